@@ -200,3 +200,17 @@ export class RemoteError extends MpwireError {
 export function isMpwireError(e: unknown): e is MpwireError {
   return e instanceof MpwireError;
 }
+
+/**
+ * A feature that this platform or Node.js version cannot provide (for example Linux abstract
+ * socket addresses on Node < 22, or Windows named pipes).
+ * @example
+ * ```ts
+ * await listen('\0name').catch((e) => e instanceof NotSupportedError);
+ * ```
+ */
+export class NotSupportedError extends MpwireError {
+  constructor(message: string, options?: MpwireErrorOptions) {
+    super(message, 'MPWIRE_NOT_SUPPORTED', options);
+  }
+}

@@ -1,0 +1,125 @@
+# Stdlib-only peer for the mpwire interop suite. Runs on CPython 2.7 and 3.6+.
+#
+#   peer.py server FAMILY AUTHKEY [--rhel] [--xml]   listen, print "READY <json address>", accept one
+#                                                    connection and echo frames until EOF
+#   peer.py client ADDRESS_JSON AUTHKEY SIZES [--rhel]
+#                                                    connect, send a patterned payload of each size,
+#                                                    check the echo byte for byte
+#
+# AUTHKEY "-" means no authentication. Results are printed as one line each:
+#   OK ..., AUTHERROR <message>, MISMATCH <size>, ERROR <repr>
+import hashlib
+import hmac
+import json
+import os
+import sys
+import traceback
+
+from multiprocessing import connection
+
+
+def pattern(n):
+    # byte i of an n-byte payload is (i*31 + n) mod 256; the sequence repeats every 256 bytes
+    block = bytearray(((i * 31 + n) & 0xFF) for i in range(256))
+    reps = n // 256 + 1
+    return bytes((block * reps)[:n])
+
+
+def use_rhel_dialect():
+    # Emulate Red Hat's patch 00169: raw HMAC-SHA256 answers to bare 20-byte challenges.
+    challenge, welcome, failure = b'#CHALLENGE#', b'#WELCOME#', b'#FAILURE#'
+
+    def digest(key, msg):
+        return hmac.new(key, msg, hashlib.sha256).digest()
+
+    def deliver_challenge(conn, authkey):
+        nonce = os.urandom(20)
+        conn.send_bytes(challenge + nonce)
+        answer = conn.recv_bytes(256)
+        if hmac.compare_digest(answer, digest(authkey, nonce)):
+            conn.send_bytes(welcome)
+        else:
+            conn.send_bytes(failure)
+            raise connection.AuthenticationError('digest received was wrong')
+
+    def answer_challenge(conn, authkey):
+        message = conn.recv_bytes(256)
+        if not message.startswith(challenge):
+            raise connection.AuthenticationError('expected challenge')
+        conn.send_bytes(digest(authkey, message[len(challenge):]))
+        if conn.recv_bytes(256) != welcome:
+            raise connection.AuthenticationError('digest sent was rejected')
+
+    connection.deliver_challenge = deliver_challenge
+    connection.answer_challenge = answer_challenge
+
+
+def to_address(obj):
+    return tuple(obj) if isinstance(obj, list) else str(obj)
+
+
+def out(line):
+    sys.stdout.write(line + '\n')
+    sys.stdout.flush()
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    flags = [a for a in sys.argv[1:] if a.startswith('--')]
+    if '--rhel' in flags:
+        use_rhel_dialect()
+    mode = args[0]
+    try:
+        if mode == 'server':
+            family, key = args[1], args[2]
+            authkey = None if key == '-' else key.encode('utf-8')
+            if family == 'AF_INET':
+                listener = connection.Listener(('127.0.0.1', 0), authkey=authkey)
+            else:
+                listener = connection.Listener(args[3], family='AF_UNIX', authkey=authkey)
+            address = listener.address
+            if isinstance(address, bytes):
+                address = address.decode('latin-1')
+            out('READY ' + json.dumps(address))
+            conn = listener.accept()
+            count = 0
+            while True:
+                try:
+                    data = conn.recv_bytes()
+                except EOFError:
+                    break
+                expected = pattern(len(data))
+                if data != expected:
+                    out('MISMATCH %d' % len(data))
+                conn.send_bytes(data)
+                count += 1
+            listener.close()
+            out('OK echoed %d' % count)
+        elif mode == 'client':
+            address = to_address(json.loads(args[1]))
+            key = args[2]
+            authkey = None if key == '-' else key.encode('utf-8')
+            sizes = [int(s) for s in args[3].split(',') if s]
+            conn = connection.Client(address, authkey=authkey)
+            for n in sizes:
+                data = pattern(n)
+                conn.send_bytes(data)
+                back = conn.recv_bytes()
+                if back != data:
+                    out('MISMATCH %d got %d' % (n, len(back)))
+                    sys.exit(1)
+            conn.close()
+            out('OK sent %d' % len(sizes))
+        else:
+            raise SystemExit('unknown mode ' + mode)
+    except connection.AuthenticationError as e:
+        out('AUTHERROR %s' % (e,))
+        sys.exit(3)
+    except Exception as e:
+        out('ERROR %r' % (e,))
+        traceback.print_exc()
+        sys.exit(2)
+
+
+if __name__ == '__main__':
+    main()

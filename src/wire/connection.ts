@@ -1,0 +1,571 @@
+/**
+ * `Connection`: CPython's `multiprocessing.connection.Connection` over a Node stream (TCP, Unix
+ * socket, inherited fd or in-process pipe).
+ * @module
+ */
+import type { Duplex } from 'node:stream';
+import type { AuthDialect, DigestName, FrameIO } from '../auth/handshake.js';
+import { bytesCodec, type Codec } from '../codec.js';
+import { BufferTooShort, ConnectionClosedError, EOFError, type MpwireError, ProtocolError } from '../errors.js';
+import { type WaitOptions, waitFor } from './deadline.js';
+import { FrameDecoder, encodeFrame } from './frame.js';
+
+/** Limits and codec of a connection. */
+export interface ConnectionOptions {
+  /** Codec of `send`/`recv`. Default: the package default (pickle from `mpwire`, bytes in `mpwire/wire`). */
+  codec?: Codec;
+  /**
+   * Largest frame accepted, checked from the header before any payload byte is buffered.
+   * Default {@link DEFAULT_MAX_MESSAGE_SIZE}; `Infinity` removes the limit (Python has none).
+   */
+  maxMessageSize?: number;
+  /**
+   * Bytes of complete frames buffered while nobody calls `recv` before the socket is paused.
+   * Default 4 MiB.
+   */
+  highWaterMark?: number;
+}
+
+/** Default `maxMessageSize`: 1 GiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024 * 1024;
+const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
+
+interface Reader {
+  maxLength: number | undefined;
+  resolve(frame: Buffer): void;
+  reject(err: unknown): void;
+}
+
+interface Poller {
+  resolve(ready: boolean): void;
+}
+
+/** Options of {@link Connection} construction from a stream (internal and for bridges). */
+export interface StreamConnectionOptions extends ConnectionOptions {
+  readable?: boolean;
+  writable?: boolean;
+  /** Set on TCP sockets so that `address`-style diagnostics can name the peer. */
+  peer?: unknown;
+}
+
+function argError(message: string): RangeError {
+  return new RangeError(message);
+}
+
+/**
+ * A framed, bidirectional message channel, wire-compatible with CPython's `Connection`.
+ * Obtain one from {@link connect}, `Listener.accept`, {@link Pipe} or {@link adoptFd}.
+ * @example
+ * ```ts
+ * const conn = await connect(['127.0.0.1', 6000], { authkey: 'secret' });
+ * await conn.sendBytes(Buffer.from('ping'));
+ * console.log(await conn.recvBytes());
+ * conn.close();
+ * ```
+ */
+export class Connection implements AsyncIterable<unknown>, AsyncDisposable, FrameIO {
+  /** The codec used by `send`/`recv`. */
+  readonly codec: Codec;
+  /** Handshake dialect this connection authenticated with (`'none'` without an authkey). */
+  authDialect: AuthDialect = 'none';
+  /** Digest of the peer's answer to our challenge, when authenticated. */
+  authDigest: DigestName | undefined;
+  /** Peer address, in Python's shape, when known. */
+  readonly peer: unknown;
+
+  readonly #stream: Duplex;
+  readonly #decoder: FrameDecoder;
+  readonly #frames: Buffer[] = [];
+  #frameHead = 0;
+  #queuedBytes = 0;
+  readonly #highWaterMark: number;
+  readonly #readers: Reader[] = [];
+  readonly #pollers: Poller[] = [];
+  /** Error delivered to readers once the queued frames are consumed (EOF, protocol error). */
+  #endError: MpwireError | undefined;
+  #closed = false;
+  #readable: boolean;
+  #writable: boolean;
+  #paused = false;
+  #writeError: Error | undefined;
+
+  /**
+   * Wrap a connected stream (a `net.Socket`, a child's extra stdio socket, any `Duplex`).
+   * The connection takes ownership of the stream.
+   * @example
+   * ```ts
+   * const child = spawn('python3', ['child.py'], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+   * const conn = new Connection(child.stdio[3] as Duplex);
+   * ```
+   */
+  constructor(stream: Duplex, options: StreamConnectionOptions = {}) {
+    const readable = options.readable ?? true;
+    const writable = options.writable ?? true;
+    if (!readable && !writable) throw new RangeError('at least one of readable and writable must be true');
+    this.#stream = stream;
+    this.#readable = readable;
+    this.#writable = writable;
+    this.peer = options.peer;
+    const codec = options.codec ?? bytesCodec;
+    this.codec = codec.forConnection ? codec.forConnection() : codec;
+    this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#decoder = new FrameDecoder((frame) => this.#onFrame(frame), {
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      onHeader: (length) => this.#onHeader(length),
+    });
+    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
+    stream.on('end', () => this.#onEnd());
+    stream.on('error', (err: Error) => this.#onError(err));
+    stream.on('close', () => this.#onEnd());
+    if (!readable) stream.pause();
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+  /** True while messages can be received (false after a bad length, like CPython). */
+  get readable(): boolean {
+    return this.#readable;
+  }
+  /** True while messages can be sent. */
+  get writable(): boolean {
+    return this.#writable;
+  }
+  /** Largest frame accepted (settable). */
+  get maxMessageSize(): number {
+    return this.#decoder.maxMessageSize;
+  }
+  set maxMessageSize(n: number) {
+    this.#decoder.maxMessageSize = n;
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  #onData(chunk: Buffer): void {
+    try {
+      this.#decoder.push(chunk);
+    } catch (e) {
+      this.#failRead(e instanceof ProtocolError ? e : new ProtocolError(String(e), 'bad-length', { cause: e }));
+      return;
+    }
+    if (this.#pollers.length > 0) this.#wakePollers(true);
+  }
+
+  #onHeader(length: number): void {
+    const reader = this.#readers[0];
+    if (reader && reader.maxLength !== undefined && length > reader.maxLength) {
+      throw new ProtocolError(`bad message length ${length} (maxlength ${reader.maxLength})`, 'bad-length');
+    }
+  }
+
+  #onFrame(frame: Buffer): void {
+    const reader = this.#readers.shift();
+    if (reader) {
+      reader.resolve(frame);
+      return;
+    }
+    this.#frames.push(frame);
+    this.#queuedBytes += frame.length;
+    if (this.#queuedBytes > this.#highWaterMark && !this.#paused) {
+      this.#paused = true;
+      this.#stream.pause();
+    }
+  }
+
+  #onEnd(): void {
+    if (this.#endError) return;
+    this.#endError = this.#decoder.end();
+    this.#settleReaders();
+  }
+
+  #onError(err: Error): void {
+    this.#writeError ??= err;
+    if (this.#endError) return;
+    if (this.#closed) {
+      this.#endError = new ConnectionClosedError();
+    } else {
+      this.#endError = new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err });
+    }
+    this.#settleReaders();
+  }
+
+  /** A framing error: CPython makes the connection write-only (closed if it was read-only). */
+  #failRead(err: ProtocolError): void {
+    this.#decoder.fail(err);
+    this.#endError = err;
+    const first = this.#readers.shift();
+    first?.reject(err);
+    this.#makeUnreadable();
+    this.#settleReaders();
+  }
+
+  #makeUnreadable(): void {
+    this.#readable = false;
+    this.#frames.length = 0;
+    this.#frameHead = 0;
+    this.#queuedBytes = 0;
+    this.#stream.pause();
+    for (const r of this.#readers.splice(0)) r.reject(new ConnectionClosedError('connection is write-only'));
+    if (!this.#writable) this.close();
+  }
+
+  #settleReaders(): void {
+    if (this.#frameHead < this.#frames.length) return;
+    const err = this.#endError;
+    if (err) for (const r of this.#readers.splice(0)) r.reject(err);
+    this.#wakePollers(true);
+  }
+
+  #wakePollers(ready: boolean): void {
+    for (const p of this.#pollers.splice(0)) p.resolve(ready);
+  }
+
+  #takeFrame(): Buffer | undefined {
+    if (this.#frameHead >= this.#frames.length) return undefined;
+    const frame = this.#frames[this.#frameHead] as Buffer;
+    this.#frames[this.#frameHead++] = undefined as unknown as Buffer;
+    if (this.#frameHead > 1024 && this.#frameHead * 2 > this.#frames.length) {
+      this.#frames.splice(0, this.#frameHead);
+      this.#frameHead = 0;
+    } else if (this.#frameHead === this.#frames.length) {
+      this.#frames.length = 0;
+      this.#frameHead = 0;
+    }
+    this.#queuedBytes -= frame.length;
+    if (this.#paused && this.#queuedBytes <= this.#highWaterMark / 2) {
+      this.#paused = false;
+      this.#stream.resume();
+    }
+    return frame;
+  }
+
+  #checkReadable(): void {
+    if (this.#closed) throw new ConnectionClosedError();
+    if (!this.#readable) throw new ConnectionClosedError('connection is write-only');
+  }
+
+  /**
+   * Receive one frame's payload. Rejects with {@link EOFError} when the peer closed at a frame
+   * boundary, {@link ProtocolError} on a truncated frame or a frame longer than `maxLength` (after
+   * which, as in CPython, the connection is write-only).
+   * @example
+   * ```ts
+   * const payload = await conn.recvBytes(1 << 20, { timeout: 5000 });
+   * ```
+   */
+  recvBytes(maxLength?: number, options?: WaitOptions): Promise<Buffer> {
+    try {
+      this.#checkReadable();
+      if (maxLength !== undefined && (maxLength < 0 || !Number.isFinite(maxLength) && maxLength !== Number.POSITIVE_INFINITY)) {
+        throw argError('negative maxlength');
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const head = this.#frameHead < this.#frames.length ? (this.#frames[this.#frameHead] as Buffer) : undefined;
+    if (head) {
+      if (maxLength !== undefined && head.length > maxLength) {
+        const err = new ProtocolError(`bad message length ${head.length} (maxlength ${maxLength})`, 'bad-length');
+        this.#decoder.fail(err);
+        this.#endError = err;
+        this.#makeUnreadable();
+        return Promise.reject(err);
+      }
+      return Promise.resolve(this.#takeFrame() as Buffer);
+    }
+    if (this.#endError) return Promise.reject(this.#endError);
+    const pending = this.#decoder.currentLength;
+    if (maxLength !== undefined && pending !== undefined && pending > maxLength && this.#readers.length === 0) {
+      const err = new ProtocolError(`bad message length ${pending} (maxlength ${maxLength})`, 'bad-length');
+      this.#failRead(err);
+      return Promise.reject(err);
+    }
+    return waitFor<Buffer>(
+      options,
+      (resolve, reject) => {
+        const reader: Reader = { maxLength, resolve, reject };
+        this.#readers.push(reader);
+        if (this.#paused) {
+          this.#paused = false;
+          this.#stream.resume();
+        }
+        return () => {
+          const i = this.#readers.indexOf(reader);
+          if (i >= 0) this.#readers.splice(i, 1);
+        };
+      },
+      'recv',
+    );
+  }
+
+  /**
+   * Receive one frame into `buffer` at byte `offset`; resolves with the payload length. When the
+   * frame does not fit it is consumed and the call rejects with {@link BufferTooShort} carrying
+   * the whole message; the connection stays usable.
+   * @example
+   * ```ts
+   * const buf = new Uint8Array(1024);
+   * const n = await conn.recvBytesInto(buf);
+   * ```
+   */
+  async recvBytesInto(buffer: ArrayBufferView, offset = 0, options?: WaitOptions): Promise<number> {
+    const view = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    if (offset < 0) throw argError('negative offset');
+    if (offset > view.length) throw argError('offset too large');
+    const frame = await this.recvBytes(undefined, options);
+    if (frame.length > view.length - offset) throw new BufferTooShort(frame);
+    view.set(frame, offset);
+    return frame.length;
+  }
+
+  /**
+   * Receive one message and decode it with the connection's codec.
+   * @example
+   * ```ts
+   * const value = await conn.recv({ timeout: 1000 });
+   * ```
+   */
+  async recv(options?: WaitOptions): Promise<unknown> {
+    const frame = await this.recvBytes(undefined, options);
+    return this.codec.decode(frame);
+  }
+
+  /**
+   * Whether data is available: true when at least one byte (even a partial header) is buffered
+   * or the peer has closed. `timeout` is in **seconds** as in Python: `undefined`/0 checks without
+   * waiting, `null` waits forever, a negative value counts as 0.
+   * @example
+   * ```ts
+   * if (await conn.poll(0.5)) console.log(await conn.recv());
+   * ```
+   */
+  poll(timeout?: number | null, options?: { signal?: AbortSignal }): Promise<boolean> {
+    try {
+      this.#checkReadable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.#hasData()) return Promise.resolve(true);
+    if (timeout !== null && (timeout === undefined || timeout <= 0)) return Promise.resolve(false);
+    const ms = timeout === null ? undefined : timeout * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    return waitFor<boolean>(
+      { signal: options?.signal },
+      (resolve) => {
+        const poller: Poller = { resolve };
+        this.#pollers.push(poller);
+        if (this.#paused) {
+          this.#paused = false;
+          this.#stream.resume();
+        }
+        if (ms !== undefined) {
+          timer = setTimeout(() => {
+            const i = this.#pollers.indexOf(poller);
+            if (i >= 0) this.#pollers.splice(i, 1);
+            resolve(false);
+          }, ms);
+        }
+        return () => {
+          if (timer) clearTimeout(timer);
+          const i = this.#pollers.indexOf(poller);
+          if (i >= 0) this.#pollers.splice(i, 1);
+        };
+      },
+      'poll',
+    ).finally(() => {
+      if (timer) clearTimeout(timer);
+    });
+  }
+
+  #hasData(): boolean {
+    return this.#frameHead < this.#frames.length || this.#decoder.pendingBytes > 0 || this.#endError !== undefined;
+  }
+
+  /** Internal: true when a `recv` would not wait (used by `wait()`). */
+  get _ready(): boolean {
+    return this.#readable && !this.#closed && this.#hasData();
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Send `size` bytes of `buffer` starting at byte `offset` as one frame. Argument errors match
+   * CPython's (`RangeError` with Python's messages) and send nothing. Resolves once the frame is
+   * handed to the kernel or buffered within the stream's high-water mark (backpressure).
+   * @example
+   * ```ts
+   * await conn.sendBytes(Buffer.from('0123456789'), 2, 3); // sends "234"
+   * ```
+   */
+  sendBytes(buffer: ArrayBufferView | ArrayBuffer, offset = 0, size?: number, options?: WaitOptions): Promise<void> {
+    let payload: Buffer;
+    try {
+      if (this.#closed) throw new ConnectionClosedError();
+      if (!this.#writable) throw new ConnectionClosedError('connection is read-only');
+      const view =
+        buffer instanceof ArrayBuffer
+          ? Buffer.from(buffer)
+          : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      const n = view.length;
+      if (offset < 0) throw argError('offset is negative');
+      if (n < offset) throw argError('buffer length < offset');
+      let len: number;
+      if (size === undefined) len = n - offset;
+      else {
+        if (size < 0) throw argError('size is negative');
+        if (offset + size > n) throw argError('buffer length < offset + size');
+        len = size;
+      }
+      payload = offset === 0 && len === n ? view : view.subarray(offset, offset + len);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(payload, options);
+  }
+
+  /**
+   * Encode `value` with the connection's codec and send it as one frame.
+   * @example
+   * ```ts
+   * await conn.send({ job: 1 });
+   * ```
+   */
+  send(value: unknown, options?: WaitOptions): Promise<void> {
+    let payload: Uint8Array;
+    try {
+      if (this.#closed) throw new ConnectionClosedError();
+      if (!this.#writable) throw new ConnectionClosedError('connection is read-only');
+      payload = this.codec.encode(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(payload, options);
+  }
+
+  /** {@link FrameIO} for the handshake. */
+  sendFrame(frame: Uint8Array): Promise<void> {
+    return this.#write(frame, undefined);
+  }
+
+  /** {@link FrameIO} for the handshake. */
+  recvFrame(maxLength: number): Promise<Buffer> {
+    return this.recvBytes(maxLength);
+  }
+
+  #write(payload: Uint8Array, options: WaitOptions | undefined): Promise<void> {
+    if (this.#writeError) {
+      return Promise.reject(new ProtocolError(`socket error: ${this.#writeError.message}`, 'socket', { cause: this.#writeError }));
+    }
+    const stream = this.#stream;
+    if (stream.destroyed || stream.writableEnded) return Promise.reject(new ConnectionClosedError('connection was closed by the peer'));
+    const parts = encodeFrame(payload);
+    if (parts.length === 1) {
+      if (stream.write(parts[0])) return Promise.resolve();
+      return this.#drain(options);
+    }
+    // Large frame: header and payload corked into one writev; the payload is not copied, so wait
+    // until it has been handed to the kernel before the caller may reuse it.
+    return waitFor<void>(
+      options,
+      (resolve, reject) => {
+        stream.cork();
+        stream.write(parts[0]);
+        stream.write(parts[1], (err) => {
+          if (err) reject(new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err }));
+          else resolve();
+        });
+        stream.uncork();
+        return () => undefined;
+      },
+      'send',
+    );
+  }
+
+  #drain(options: WaitOptions | undefined): Promise<void> {
+    const stream = this.#stream;
+    return waitFor<void>(
+      options,
+      (resolve, reject) => {
+        const cleanup = (): void => {
+          stream.off('drain', onDrain);
+          stream.off('close', onClose);
+          stream.off('error', onErr);
+        };
+        const onDrain = (): void => {
+          cleanup();
+          resolve();
+        };
+        const onClose = (): void => {
+          cleanup();
+          reject(this.#closed ? new ConnectionClosedError() : new ProtocolError('connection closed while sending', 'socket'));
+        };
+        const onErr = (err: Error): void => {
+          cleanup();
+          reject(new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err }));
+        };
+        stream.on('drain', onDrain);
+        stream.on('close', onClose);
+        stream.on('error', onErr);
+        return cleanup;
+      },
+      'send',
+    );
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Close the connection (idempotent). Frames already passed to `send` are flushed; pending
+   * `recv`/`poll` calls reject with {@link ConnectionClosedError}.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const err = new ConnectionClosedError();
+    for (const r of this.#readers.splice(0)) r.reject(err);
+    this.#wakePollers(false);
+    this.#endError ??= err;
+    const stream = this.#stream;
+    if (stream.destroyed) return;
+    if (stream.writable && !stream.writableEnded) {
+      stream.end(() => stream.destroy());
+      // A peer that stops reading must not keep the socket alive forever.
+      const t = setTimeout(() => stream.destroy(), 30_000);
+      t.unref();
+    } else {
+      stream.destroy();
+    }
+  }
+
+  /** Close at once, discarding unsent data. */
+  destroy(): void {
+    this.close();
+    this.#stream.destroy();
+  }
+
+  /** `await using conn = await connect(...)` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /**
+   * Receive messages until the peer closes at a frame boundary.
+   * @example
+   * ```ts
+   * for await (const msg of conn) console.log(msg);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+    for (;;) {
+      let v: unknown;
+      try {
+        v = await this.recv();
+      } catch (e) {
+        if (e instanceof EOFError || (this.#closed && e instanceof ConnectionClosedError)) return;
+        throw e;
+      }
+      yield v;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * `{ signal, timeout }` handling shared by every call that can wait.
+ * @module
+ */
+import { AbortError, TimeoutError } from '../errors.js';
+
+/** Options of every call that can wait. */
+export interface WaitOptions {
+  /** Cancels the wait; the call rejects with {@link AbortError} whose `cause` is `signal.reason`. */
+  signal?: AbortSignal;
+  /** Milliseconds before the call rejects with {@link TimeoutError}. */
+  timeout?: number;
+}
+
+/**
+ * Run a waiting operation under `{ signal, timeout }`. `start` begins the wait and returns a
+ * function that cancels it (removes it from whatever queue it sits in); it is called exactly once
+ * when the wait ends early by abort or timeout.
+ */
+export function waitFor<T>(
+  options: WaitOptions | undefined,
+  start: (resolve: (value: T) => void, reject: (err: unknown) => void) => () => void,
+  what = 'operation',
+): Promise<T> {
+  const signal = options?.signal;
+  const timeout = options?.timeout;
+  if (signal?.aborted) return Promise.reject(new AbortError(`${what} aborted`, { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const cancel = start(
+      (v) => {
+        if (finish()) resolve(v);
+      },
+      (e) => {
+        if (finish()) reject(e);
+      },
+    );
+    function onAbort(): void {
+      if (!finish()) return;
+      cancel();
+      reject(new AbortError(`${what} aborted`, { cause: signal?.reason }));
+    }
+    if (done) return;
+    if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
+      timer = setTimeout(() => {
+        if (!finish()) return;
+        cancel();
+        reject(new TimeoutError(`${what} timed out after ${timeout} ms`));
+      }, Math.max(0, timeout));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
