@@ -1,7 +1,9 @@
 # Stdlib-only peer for the mpwire interop suite. Runs on CPython 2.7 and 3.6+.
 #
-#   peer.py server FAMILY AUTHKEY [--rhel] [--xml]   listen, print "READY <json address>", accept one
-#                                                    connection and echo frames until EOF
+#   peer.py server FAMILY AUTHKEY [PATH_JSON] [--rhel] [--loop]
+#                                                    listen, print "READY <json address>", accept one
+#                                                    connection and echo frames until EOF (--loop: keep
+#                                                    accepting after a failed handshake)
 #   peer.py client ADDRESS_JSON AUTHKEY SIZES [--rhel]
 #                                                    connect, send a patterned payload of each size,
 #                                                    check the echo byte for byte
@@ -70,30 +72,43 @@ def main():
         use_rhel_dialect()
     mode = args[0]
     try:
-        if mode == 'server':
+        if mode in ('server', 'server6'):
             family, key = args[1], args[2]
             authkey = None if key == '-' else key.encode('utf-8')
             if family == 'AF_INET':
                 listener = connection.Listener(('127.0.0.1', 0), authkey=authkey)
+            elif family == 'AF_INET6':
+                listener = connection.Listener(('::1', 0), family='AF_INET6', authkey=authkey)
             else:
-                listener = connection.Listener(args[3], family='AF_UNIX', authkey=authkey)
+                listener = connection.Listener(str(json.loads(args[3])), family='AF_UNIX', authkey=authkey)
             address = listener.address
             if isinstance(address, bytes):
                 address = address.decode('latin-1')
             out('READY ' + json.dumps(address))
-            conn = listener.accept()
+            while True:
+                try:
+                    conn = listener.accept()
+                    break
+                except connection.AuthenticationError as e:
+                    # a plain Listener raises here; with --loop keep serving, like a server loop that survives bad clients
+                    if '--loop' not in flags:
+                        raise
+                    out('AUTHERROR %s' % (e,))
             count = 0
             while True:
                 try:
                     data = conn.recv_bytes()
                 except EOFError:
                     break
-                expected = pattern(len(data))
-                if data != expected:
+                if mode == 'server' and data != pattern(len(data)):
                     out('MISMATCH %d' % len(data))
                 conn.send_bytes(data)
                 count += 1
-            listener.close()
+            try:
+                listener.close()
+            except (TypeError, ValueError) as e:
+                # 2.7 and 3.6 fail to close a Listener on an abstract address (PROTOCOL.md §2)
+                sys.stderr.write('listener.close() failed: %r\n' % (e,))
             out('OK echoed %d' % count)
         elif mode == 'client':
             address = to_address(json.loads(args[1]))
