@@ -107,7 +107,7 @@ def main():
             try:
                 listener.close()
             except (TypeError, ValueError) as e:
-                # 2.7 and 3.6 fail to close a Listener on an abstract address (PROTOCOL.md §2)
+                # 2.7 and 3.6 fail to close a Listener on an abstract address (PROTOCOL.md section 2)
                 sys.stderr.write('listener.close() failed: %r\n' % (e,))
             out('OK echoed %d' % count)
         elif mode == 'client':
