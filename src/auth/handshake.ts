@@ -48,7 +48,7 @@ export interface FrameIO {
 /** Result of a successful handshake. */
 export interface AuthResult {
   dialect: AuthDialect;
-  /** The digest of the peer's answer to our challenge, e.g. `'sha256'` or `'md5'`. */
+  /** Digest of the client's answer to the server's challenge, e.g. `'sha256'` or `'md5'`. */
   digest: DigestName | undefined;
 }
 
@@ -192,7 +192,6 @@ export async function clientHandshake(
   const { answer, dialect, digest } = answerFor(key, payload, bareDialect);
   await io.sendFrame(answer);
   await expectWelcome(io, dialect !== 'modern');
-  const theirs = await deliverChallenge(io, key, options);
-  // Report the dialect the server spoke: its challenge tells modern; otherwise its answer to ours.
-  return dialect === 'modern' ? { dialect, digest } : { dialect, digest: theirs.digest };
+  await deliverChallenge(io, key, options);
+  return { dialect, digest };
 }

@@ -68,7 +68,10 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   readonly codec: Codec;
   /** Handshake dialect this connection authenticated with (`'none'` without an authkey). */
   authDialect: AuthDialect = 'none';
-  /** Digest of the peer's answer to our challenge, when authenticated. */
+  /**
+   * Digest of the client's answer to the server's challenge (the same value on both ends), e.g.
+   * `'sha256'` against CPython 3.12+, `'md5'` for legacy peers; `undefined` without authentication.
+   */
   authDigest: DigestName | undefined;
   /** Peer address, in Python's shape, when known. */
   readonly peer: unknown;

@@ -240,12 +240,13 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // Like Python's Listener.close(): stop listening without waiting for accepted connections,
+    // which live on independently (net.Server's close callback would wait for all of them).
+    this.#server.close();
     for (const w of this.#waiters.splice(0)) w.resolve({ error: new ConnectionClosedError('listener is closed') });
     for (const item of this.#queue.splice(0)) if ('conn' in item) item.conn.close();
     for (const c of this.#handshaking) c.destroy();
     for (const r of this.#readyWaiters.splice(0)) r();
-    await closed;
     if (this.#cleanupPath) {
       try {
         unlinkSync(this.#cleanupPath);
