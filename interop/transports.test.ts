@@ -26,7 +26,7 @@ describe.each(pythons.map((py) => [label(py), py] as const))('CPython %s', (name
       const child = spawn(py.path, [join(PEERS, 'fdchild.py')], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
       const conn = new Connection(child.stdio[3] as Duplex);
       let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
       const exited = new Promise<number | null>((r) => child.on('exit', r));
       for (const p of [Buffer.alloc(0), Buffer.from('abc'), Buffer.alloc(200_000, 7)]) {
         await conn.sendBytes(p);

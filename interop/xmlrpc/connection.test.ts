@@ -46,7 +46,7 @@ function startPeer(py: PythonInfo, args: string[]): Peer {
   const proc = execa(py.path, [PEER, ...args], {
     reject: false,
     timeout: 120_000,
-    env: { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYENV_VERSION: '' },
+    env: { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYENV_VERSION: '', XML_PEER_DEBUG: process.env.XML_PEER_DEBUG ?? '' },
   });
   let out = '';
   let err = '';
@@ -62,6 +62,7 @@ function startPeer(py: PythonInfo, args: string[]): Peer {
   });
   const line = (prefix: string): Promise<string> =>
     new Promise((resolve, reject) => {
+      setTimeout(() => reject(new Error(`no ${prefix} line from the peer within 30 s`)), 30_000).unref();
       const check = (): void => {
         const l = out.split('\n').find((x) => x.startsWith(prefix) || x.startsWith('ERROR'));
         if (l?.startsWith('ERROR')) return reject(new Error(`peer failed: ${l}`));
@@ -86,6 +87,7 @@ async function session(conn: Connection, py: PythonInfo, peer: Peer): Promise<vo
     await conn.send('STOP');
   } catch (e) {
     conn.close();
+    peer.proc.kill();
     await peer.proc;
     throw new Error(`${(e as Error).message}\n${peer.output()}`, { cause: e });
   }

@@ -122,25 +122,7 @@ export function toSend(d: Desc): unknown {
   }
 }
 
-/** What `loads` gives back for a value given to `dumps` (the JS-side type mapping). */
-export function normalize(v: unknown): unknown {
-  if (v instanceof Double) return v.value;
-  if (v instanceof Date) return new DateTime(v);
-  if (v instanceof Uint8Array) return Buffer.from(v);
-  if (Array.isArray(v)) return v.map(normalize);
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
-  if (v instanceof Map) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of v) setKey(o, k as string, normalize(x));
-    return o;
-  }
-  if (v !== null && typeof v === 'object' && !(v instanceof DateTime)) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) setKey(o, k, normalize(x));
-    return o;
-  }
-  return v;
-}
+export { normalize } from '../../test/xmlrpc/arbitraries.js';
 
 /** True when a value holds a struct of two or more members (Python 2.7 re-marshals those in hash order). */
 export function hasMultiKeyStruct(v: unknown): boolean {

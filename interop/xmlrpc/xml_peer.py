@@ -16,11 +16,16 @@ import sys
 import traceback
 from multiprocessing.connection import XmlClient, XmlListener
 
+import os
+
+DEBUG = bool(os.environ.get('XML_PEER_DEBUG'))
 PY2 = sys.version_info[0] == 2
 if PY2:
     import xmlrpclib as xc
+    TEXT = (str, unicode)  # noqa: F821 -- 2.7's loads gives str for ASCII text
 else:
     import xmlrpc.client as xc
+    TEXT = (str,)
 
 GREETING = {
     'version': '%d.%d.%d' % sys.version_info[:3],
@@ -35,10 +40,13 @@ def session(conn):
     n = 0
     while True:
         obj = conn.recv()
-        if isinstance(obj, type('')) and obj == 'STOP':  # 2.7's Binary.__cmp__ cannot compare with text
+        if isinstance(obj, TEXT) and obj == 'STOP':  # 2.7's Binary.__cmp__ cannot compare with text
             break
         conn.send(obj)
         n += 1
+        if DEBUG:
+            sys.stderr.write('echoed %d: %r\n' % (n, obj))
+            sys.stderr.flush()
     print('DONE %d' % n)
     sys.stdout.flush()
 

@@ -96,6 +96,14 @@ def error_of(e):
 
 
 U = text_type
+
+
+def nest(n):
+    v = 1
+    for _ in range(n):
+        v = [v]
+    return v
+
 ordered = {}
 ordered['zeta'] = 1
 ordered['alpha'] = [2.5, U('x')]
@@ -159,6 +167,7 @@ CASES = [
     ('mixed', [1, 2.5, U('x'), True, None, binary(b'\x01'), {'k': [U('\U0001F600')]},
                datetime.datetime(2000, 2, 29, 12, 0, 0)]),
     ('manager_request', (None, 'dummy', (), {})),
+    ('deep_nesting', nest(300)),
     ('manager_reply', ('#RETURN', [1, 2, [3, 4]])),
 ]
 

@@ -1,0 +1,186 @@
+// Wire benchmark: the same CPython client (3.11 by default; MPWIRE_BENCH_PYTHON=path to change)
+// drives three servers in one run — mpwire's Listener, CPython's own Listener (same interpreter)
+// and a lean hand-written Node framing server (raw socket baseline) — over Unix and TCP sockets.
+// Prints times/rates and the ratios mpwire/CPython and mpwire/raw. `make bench` runs it.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EOFError, connect, listen } from '../dist/index.js';
+import { findPythons } from '../dist/bridge/find-pythons.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLIENT = join(here, 'peers', 'wire_client.py');
+const QUICK = process.env.MPWIRE_BENCH_QUICK === '1';
+const REPEAT = QUICK ? 1 : 3;
+
+async function pickPython() {
+  if (process.env.MPWIRE_BENCH_PYTHON) return { path: process.env.MPWIRE_BENCH_PYTHON, version: 'custom' };
+  const all = await findPythons();
+  return all.find((p) => p.version.startsWith('3.11.') && p.source !== 'path') ?? all.filter((p) => p.versionTuple[0] === 3).at(-1);
+}
+
+// ---------------------------------------------------------------- servers
+
+async function tsServer(address, authkey) {
+  const listener = await listen(address, { authkey, backlog: 64 });
+  (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        try {
+          const mode = (await conn.recvBytes()).toString();
+          if (mode === 'echo') {
+            for (;;) await conn.sendBytes(await conn.recvBytes());
+          } else {
+            const n = Number(mode.split(' ')[1]);
+            for (let i = 0; i < n; i++) await conn.recvBytes();
+            await conn.sendBytes(Buffer.from('done'));
+          }
+        } catch (e) {
+          if (!(e instanceof EOFError)) throw e;
+        } finally {
+          conn.close();
+        }
+      })();
+    }
+  })();
+  return { address: listener.address, close: () => listener.close() };
+}
+
+/** The leanest framing server: parse 4-byte headers by hand, echo with one write. No auth. */
+async function rawServer(address) {
+  const server = net.createServer({ noDelay: true }, (sock) => {
+    let buf = Buffer.alloc(0);
+    let mode;
+    let sink = 0;
+    sock.on('data', (chunk) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      let off = 0;
+      while (buf.length - off >= 4) {
+        const n = buf.readInt32BE(off);
+        if (buf.length - off - 4 < n) break;
+        const frame = buf.subarray(off, off + 4 + n);
+        off += 4 + n;
+        if (mode === undefined) {
+          mode = frame.subarray(4).toString();
+          if (mode.startsWith('sink')) sink = Number(mode.split(' ')[1]);
+        } else if (mode === 'echo') sock.write(frame);
+        else if (--sink === 0) sock.write(Buffer.from('00000004646f6e65', 'hex'));
+      }
+      buf = buf.subarray(off);
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise((r) => (Array.isArray(address) ? server.listen(address[1], address[0], r) : server.listen(address, r)));
+  const a = server.address();
+  return { address: typeof a === 'string' ? a : [a.address, a.port], close: () => new Promise((r) => server.close(r)) };
+}
+
+async function pyServer(py, address, authkey) {
+  const [host, port] = Array.isArray(address) ? [address[0], String(address[1])] : [address, '-'];
+  let actualPort = port;
+  if (port === '0') {
+    const s = net.createServer();
+    await new Promise((r) => s.listen(0, '127.0.0.1', r));
+    actualPort = String(s.address().port);
+    await new Promise((r) => s.close(r));
+  }
+  const child = spawn(py.path, [CLIENT, host, actualPort, authkey ?? '-', 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => child.stdout.once('data', r));
+  const addr = actualPort === '-' ? host : [host, Number(actualPort)];
+  return {
+    address: addr,
+    close: async () => {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+// ---------------------------------------------------------------- client runs
+
+// The client runs in its own process, asynchronously: the mpwire server shares this event loop.
+async function runClient(py, address, authkey, args) {
+  const [host, port] = Array.isArray(address) ? [address[0], String(address[1])] : [address, '-'];
+  const { stdout: out } = await promisify(execFile)(py.path, [CLIENT, host, port, authkey ?? '-', ...args.map(String)], { encoding: 'utf8', timeout: 600_000 });
+  const m = /RESULT (\S+)/.exec(out);
+  if (!m) throw new Error(`no result: ${out}`);
+  return Number(m[1]);
+}
+
+/** mpwire client against mpwire server: round trip time. */
+async function tsRtt(address, size, n) {
+  const conn = await connect(address);
+  await conn.sendBytes(Buffer.from('echo'));
+  const payload = Buffer.alloc(size, 120);
+  for (let i = 0; i < 20; i++) {
+    await conn.sendBytes(payload);
+    await conn.recvBytes();
+  }
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    await conn.sendBytes(payload);
+    await conn.recvBytes();
+  }
+  const dt = Number(process.hrtime.bigint() - t) / 1e9 / n;
+  conn.close();
+  return dt;
+}
+
+// ---------------------------------------------------------------- main
+
+const py = await pickPython();
+if (!py) throw new Error('no CPython 3 found');
+const sizeName = (n) => (n >= 1 << 20 ? `${n >> 20} MiB` : n >= 1024 ? `${n >> 10} KiB` : `${n} B`);
+const workloads = [
+  { kind: 'rtt', size: 64, n: QUICK ? 500 : 5000 },
+  { kind: 'rtt', size: 32 * 1024, n: QUICK ? 20 : 60 },
+  { kind: 'stream', size: 64, n: QUICK ? 20000 : 200000 },
+  { kind: 'stream', size: 1024, n: QUICK ? 10000 : 100000 },
+  { kind: 'stream', size: 1 << 20, n: QUICK ? 30 : 300 },
+  { kind: 'stream', size: 64 << 20, n: QUICK ? 2 : 6 },
+  { kind: 'connect', size: 0, n: QUICK ? 50 : 300 },
+];
+const AUTHKEY = 'bench-key';
+console.log(`mpwire wire benchmark — client: CPython ${py.version} (${py.path}); node ${process.version}; best of ${REPEAT}`);
+const rows = [];
+for (const family of ['unix', 'tcp']) {
+  const addr = () => (family === 'tcp' ? ['127.0.0.1', 0] : join(mkdtempSync(join(tmpdir(), 'mpwire-bench-')), 's'));
+  for (const w of workloads) {
+    const key = w.kind === 'connect' ? AUTHKEY : null;
+    const args = w.kind === 'connect' ? ['connect', w.n] : [w.kind, w.size, w.n];
+    const result = {};
+    for (const [name, start] of [
+      ['mpwire', () => tsServer(addr(), key)],
+      ['cpython', () => pyServer(py, addr(), key)],
+      ['raw', () => (key ? null : rawServer(addr()))],
+    ]) {
+      const server = await start();
+      if (!server) continue;
+      let best = Infinity;
+      for (let r = 0; r < REPEAT; r++) best = Math.min(best, await runClient(py, server.address, key, args));
+      result[name] = best;
+      if (name === 'mpwire' && w.kind === 'rtt') result.tsClient = await tsRtt(server.address, w.size, w.n);
+      await server.close();
+    }
+    rows.push({ family, ...w, ...result });
+    const fmt = (t) => {
+      if (t === undefined) return '—';
+      if (w.kind === 'rtt') return `${(t * 1e6).toFixed(1)} µs`;
+      if (w.kind === 'connect') return `${(1 / t).toFixed(0)} conn/s`;
+      return `${((w.size * w.n) / t / 1e6).toFixed(1)} MB/s`;
+    };
+    // ratio > 1 means mpwire is better (faster): times are compared inversely
+    const ratio = (other) => (result[other] === undefined ? '—' : `${(result[other] / result.mpwire).toFixed(2)}×`);
+    const label = w.kind === 'connect' ? 'auth connect' : `${w.kind} ${sizeName(w.size)}`;
+    console.log(
+      `${family.padEnd(4)} ${label.padEnd(16)} mpwire ${fmt(result.mpwire).padStart(14)}  cpython ${fmt(result.cpython).padStart(14)}  raw ${fmt(result.raw).padStart(14)}  ` +
+        `mpwire/cpython ${ratio('cpython').padStart(6)}  mpwire/raw ${ratio('raw').padStart(6)}` +
+        (result.tsClient !== undefined ? `  (mpwire client↔server ${(result.tsClient * 1e6).toFixed(1)} µs)` : ''),
+    );
+  }
+}
+console.log('ratios: above 1× means mpwire is faster than the other server with the same CPython client');

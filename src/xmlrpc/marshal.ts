@@ -1,0 +1,217 @@
+/**
+ * The marshaller: JS values → XML-RPC text, byte-for-byte what CPython's `xmlrpc.client.dumps`
+ * writes (same element order, same newlines, `repr(float)`, `base64.encodebytes` line breaks).
+ * Organised like CPython's `Marshaller`: one `dump*` method per type behind a type dispatch.
+ * @module
+ */
+import { Fault, MarshalError, OverflowError } from './errors.js';
+import { pyFloatRepr } from './numbers.js';
+import { DateTime, Decimal, Double, formatDateTime } from './types.js';
+
+/** Options of {@link dumps}, named after Python's `xmlrpc.client.dumps` parameters. */
+export interface DumpsOptions {
+  /** Wrap the params in `<methodCall>` with this `<methodName>` (escaped, as Python 3.14+ does). */
+  methodname?: string;
+  /** Wrap the params (exactly one) in `<methodResponse>`. Implied when dumping a {@link Fault}. */
+  methodresponse?: boolean;
+  /** Allow `null` (written as `<nil/>`). Default `false`, like Python's `allow_none`. */
+  allowNone?: boolean;
+  /**
+   * Encoding named in the `<?xml?>` declaration of a methodCall/methodResponse (default `'utf-8'`,
+   * which is not named). `dumps` always returns a string; encoding it is the caller's business.
+   */
+  encoding?: string;
+}
+
+/** XML-RPC's `<int>` range, as Python's `MAXINT`/`MININT`. */
+export const MAXINT = 2 ** 31 - 1;
+/** @see MAXINT */
+export const MININT = -(2 ** 31);
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Python's `xmlrpc.client.escape`: only `&`, `<` and `>` are replaced. */
+export function escape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Python's `base64.encodebytes`: 76-character lines (57 input bytes), each ending in `\n`. */
+function encodebytes(data: Uint8Array): string {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let out = '';
+  for (let i = 0; i < buf.length; i += 57) out += `${buf.subarray(i, i + 57).toString('base64')}\n`;
+  return out;
+}
+
+function isPlainObject(v: object): v is Record<string, unknown> {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return typeof v;
+  const ctor = (v as { constructor?: { name?: unknown } }).constructor;
+  return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'object';
+}
+
+/**
+ * Generates an XML-RPC params (or fault) chunk, like CPython's `Marshaller`. One instance per
+ * call; `memo` detects recursive arrays and structs.
+ */
+class Marshaller {
+  private readonly out: string[] = [];
+  private readonly memo = new Set<object>();
+  constructor(private readonly allowNone: boolean) {}
+
+  dumps(values: readonly unknown[] | Fault): string {
+    const write = (s: string): void => void this.out.push(s);
+    if (values instanceof Fault) {
+      write('<fault>\n');
+      this.dump(new Map<string, unknown>([['faultCode', values.faultCode], ['faultString', values.faultString]]), '$');
+      write('</fault>\n');
+    } else {
+      write('<params>\n');
+      values.forEach((v, i) => {
+        write('<param>\n');
+        this.dump(v, `$[${i}]`);
+        write('</param>\n');
+      });
+      write('</params>\n');
+    }
+    return this.out.join('');
+  }
+
+  private dump(value: unknown, path: string): void {
+    switch (typeof value) {
+      case 'boolean':
+        return this.dumpBool(value);
+      case 'number':
+        return Number.isInteger(value) && !Object.is(value, -0) ? this.dumpInt(value, path) : this.dumpDouble(value);
+      case 'bigint':
+        return this.dumpInt(value, path);
+      case 'string':
+        return this.dumpString(value, path);
+      case 'object':
+        if (value === null) return this.dumpNil(path);
+        return this.dumpObject(value, path);
+      default:
+        throw new MarshalError(`cannot marshal ${typeof value} values`, path);
+    }
+  }
+
+  private dumpNil(path: string): void {
+    if (!this.allowNone) throw new MarshalError('cannot marshal None unless allow_none is enabled', path, 'none');
+    this.out.push('<value><nil/></value>');
+  }
+
+  private dumpBool(value: boolean): void {
+    this.out.push(`<value><boolean>${value ? '1' : '0'}</boolean></value>\n`);
+  }
+
+  private dumpInt(value: number | bigint, path: string): void {
+    if (value > MAXINT || value < MININT) throw new OverflowError(path);
+    this.out.push(`<value><int>${String(value)}</int></value>\n`);
+  }
+
+  private dumpDouble(value: number): void {
+    this.out.push(`<value><double>${pyFloatRepr(value)}</double></value>\n`);
+  }
+
+  private dumpString(value: string, path: string): void {
+    if (LONE_SURROGATE.test(value)) throw new MarshalError('cannot marshal a string with a lone surrogate', path, 'surrogate');
+    this.out.push(`<value><string>${escape(value)}</string></value>\n`);
+  }
+
+  private dumpObject(value: object, path: string): void {
+    if (Array.isArray(value)) return this.dumpArray(value, path);
+    if (value instanceof Uint8Array) return this.dumpBytes(value);
+    if (value instanceof Double) return this.dumpDouble(value.value);
+    if (value instanceof Date) return this.dumpDatetime(value, path);
+    if (value instanceof DateTime) {
+      this.out.push(`<value><dateTime.iso8601>${escape(value.value)}</dateTime.iso8601></value>\n`);
+      return undefined;
+    }
+    if (value instanceof Map) return this.dumpStruct(value, path);
+    if (value instanceof Decimal) throw new MarshalError('cannot marshal Decimal objects', path);
+    if (isPlainObject(value)) return this.dumpStruct(value, path);
+    throw new MarshalError(`cannot marshal ${typeName(value)} objects`, path);
+  }
+
+  private dumpBytes(value: Uint8Array): void {
+    this.out.push(`<value><base64>\n${encodebytes(value)}</base64></value>\n`);
+  }
+
+  private dumpDatetime(value: Date, path: string): void {
+    let text: string;
+    try {
+      text = formatDateTime(value);
+    } catch (e) {
+      throw new MarshalError(`cannot marshal Date: ${(e as Error).message}`, path, 'datetime', { cause: e });
+    }
+    this.out.push(`<value><dateTime.iso8601>${text}</dateTime.iso8601></value>\n`);
+  }
+
+  private dumpArray(value: readonly unknown[], path: string): void {
+    if (this.memo.has(value)) throw new MarshalError('cannot marshal recursive sequences', path, 'recursive');
+    this.memo.add(value);
+    this.out.push('<value><array><data>\n');
+    for (let i = 0; i < value.length; i++) this.dump(value[i], `${path}[${i}]`);
+    this.out.push('</data></array></value>\n');
+    this.memo.delete(value);
+  }
+
+  private dumpStruct(value: Map<unknown, unknown> | Record<string, unknown>, path: string): void {
+    if (this.memo.has(value)) throw new MarshalError('cannot marshal recursive dictionaries', path, 'recursive');
+    this.memo.add(value);
+    this.out.push('<value><struct>\n');
+    const entries: Iterable<[unknown, unknown]> = value instanceof Map ? value.entries() : Object.entries(value);
+    for (const [k, v] of entries) {
+      this.out.push('<member>\n');
+      if (typeof k !== 'string') throw new MarshalError('dictionary key must be string', path, 'key');
+      if (LONE_SURROGATE.test(k)) throw new MarshalError('cannot marshal a key with a lone surrogate', path, 'surrogate');
+      this.out.push(`<name>${escape(k)}</name>\n`);
+      this.dump(v, `${path}.${k}`);
+      this.out.push('</member>\n');
+    }
+    this.out.push('</struct></value>\n');
+    this.memo.delete(value);
+  }
+}
+
+/**
+ * Python's `xmlrpc.client.dumps`: converts a params array (Python's tuple) or a {@link Fault} to
+ * XML-RPC text. Without `methodname`/`methodresponse` the result is a bare `<params>` chunk with
+ * no XML declaration (what `multiprocessing`'s XML connections send).
+ *
+ * Type mapping: `boolean` → `<boolean>`; integral `number` and `bigint` → `<int>` (outside
+ * [-2³¹, 2³¹−1] throws {@link OverflowError}); other numbers, `-0`, NaN, ±Infinity and
+ * {@link Double} → `<double>` in Python's `repr` form; `string` → `<string>` (`& < >` escaped);
+ * `null` → `<nil/>` (needs `allowNone`); `Uint8Array`/`Buffer` → `<base64>`; `Date` (UTC) and
+ * {@link DateTime} → `<dateTime.iso8601>`; arrays → `<array>`; plain objects and `Map`s with
+ * string keys → `<struct>`. Anything else throws {@link MarshalError}.
+ * @example
+ * ```ts
+ * dumps([42]);                                  // '<params>\n<param>\n<value><int>42</int></value>\n</param>\n</params>\n'
+ * dumps([1, 'a'], { methodname: 'add' });       // "<?xml version='1.0'?>\n<methodCall>\n<methodName>add</methodName>\n…"
+ * dumps(new Fault(1, 'boom'));                  // a methodResponse holding a fault
+ * ```
+ */
+export function dumps(params: readonly unknown[] | Fault, options: DumpsOptions = {}): string {
+  let methodresponse = options.methodresponse ?? false;
+  if (params instanceof Fault) {
+    methodresponse = true;
+  } else if (!Array.isArray(params)) {
+    throw new MarshalError('argument must be an array (tuple) or a Fault instance', '$', 'argument');
+  } else if (methodresponse && params.length !== 1) {
+    throw new MarshalError('response tuple must be a singleton', '$', 'argument');
+  }
+  const encoding = options.encoding || 'utf-8';
+  const data = new Marshaller(options.allowNone ?? false).dumps(params);
+  const xmlheader = encoding !== 'utf-8' ? `<?xml version='1.0' encoding='${encoding}'?>\n` : "<?xml version='1.0'?>\n";
+  if (options.methodname) {
+    return `${xmlheader}<methodCall>\n<methodName>${escape(options.methodname)}</methodName>\n${data}</methodCall>\n`;
+  }
+  if (methodresponse) return `${xmlheader}<methodResponse>\n${data}</methodResponse>\n`;
+  return data;
+}
