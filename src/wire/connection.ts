@@ -284,15 +284,21 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
       this.#failRead(err);
       return Promise.reject(err);
     }
+    if (this.#paused) {
+      this.#paused = false;
+      this.#stream.resume();
+    }
+    if (options?.signal === undefined && options?.timeout === undefined) {
+      // Hot path (a request/response loop): no deadline bookkeeping.
+      return new Promise<Buffer>((resolve, reject) => {
+        this.#readers.push({ maxLength, resolve, reject });
+      });
+    }
     return waitFor<Buffer>(
       options,
       (resolve, reject) => {
         const reader: Reader = { maxLength, resolve, reject };
         this.#readers.push(reader);
-        if (this.#paused) {
-          this.#paused = false;
-          this.#stream.resume();
-        }
         return () => {
           const i = this.#readers.indexOf(reader);
           if (i >= 0) this.#readers.splice(i, 1);
@@ -406,8 +412,9 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     try {
       if (this.#closed) throw new ConnectionClosedError();
       if (!this.#writable) throw new ConnectionClosedError('connection is read-only');
-      const view =
-        buffer instanceof ArrayBuffer
+      const view = Buffer.isBuffer(buffer)
+        ? buffer
+        : buffer instanceof ArrayBuffer
           ? Buffer.from(buffer)
           : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
       const n = view.length;

@@ -123,6 +123,11 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     this.#cleanupPath = cleanup?.path;
     this.#cleanupDir = cleanup?.dir;
     server.on('connection', (socket) => this.#onSocket(socket));
+    // Errors after listen() (e.g. EMFILE while accepting) must not crash the process: the next
+    // accept() reports them and `for await` loops skip them.
+    server.on('error', (err: Error) => {
+      this.#deliver({ error: new ProtocolError(`listener error: ${err.message}`, 'socket', { cause: err }) });
+    });
   }
 
   /** True once closed. */
