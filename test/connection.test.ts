@@ -219,6 +219,20 @@ describe('Connection over TCP with scripted bytes', () => {
     await close();
   });
 
+  it('a peer that half-closes still receives replies after our EOFError', async () => {
+    const { conn, raw, close } = await rawPeer();
+    const got: Buffer[] = [];
+    raw.on('data', (c: Buffer) => got.push(c));
+    raw.end(Buffer.from('0000000171', 'hex'));
+    expect((await conn.recvBytes()).toString()).toBe('q');
+    await expect(conn.recvBytes()).rejects.toBeInstanceOf(EOFError);
+    await conn.sendBytes(Buffer.from('reply'));
+    conn.close();
+    await new Promise((r) => raw.once('end', r));
+    expect(Buffer.concat(got).toString('hex')).toBe('000000057265706c79');
+    await close();
+  });
+
   it('a header announcing 2^62 bytes is refused without buffering', async () => {
     const { conn, raw, close } = await rawPeer();
     raw.write(Buffer.from('ffffffff4000000000000000', 'hex'));

@@ -282,7 +282,9 @@ export async function listen(address?: Address | null, options: ListenOptions = 
   const family = options.family ?? (address ? addressType(address) : 'AF_UNIX');
   const addr = address ?? arbitraryAddress(family);
   checkSupported(addr, family);
-  const server = net.createServer({ noDelay: family === 'AF_INET' || family === 'AF_INET6', pauseOnConnect: false });
+  // allowHalfOpen: a peer that shuts down its sending side can still receive our replies, as with
+  // a CPython Connection (the socket is fully closed by close()).
+  const server = net.createServer({ noDelay: family === 'AF_INET' || family === 'AF_INET6', allowHalfOpen: true });
   const backlog = options.backlog ?? 128;
   if (family === 'AF_INET' || family === 'AF_INET6') {
     if (!Array.isArray(addr)) throw new TypeError(`${family} address must be [host, port], got ${formatAddress(addr)}`);
@@ -314,9 +316,9 @@ async function openSocket(address: Address, family: Family, options: WaitOptions
   let target: net.NetConnectOpts;
   if (family === 'AF_INET' || family === 'AF_INET6') {
     if (!Array.isArray(address)) throw new TypeError(`${family} address must be [host, port], got ${formatAddress(address)}`);
-    target = { host: address[0] as string, port: address[1] as number, family: family === 'AF_INET6' ? 6 : 4, noDelay: true };
+    target = { host: address[0] as string, port: address[1] as number, family: family === 'AF_INET6' ? 6 : 4, noDelay: true, allowHalfOpen: true };
   } else {
-    target = { path: address as string };
+    target = { path: address as string, allowHalfOpen: true };
   }
   return waitFor<net.Socket>(
     options,
