@@ -45,6 +45,7 @@ demo: build
 
 bench: build
 	node bench/wire.mjs
+	node bench/pickle/bench.mjs
 
 test-huge: build
 	MPWIRE_HUGE=1 npx vitest run --project interop interop/huge.test.ts

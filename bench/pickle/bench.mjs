@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// Pickle codec benchmark: mpwire vs CPython's C pickle (3.11 and 3.13) vs pickleparser vs
+// JSON.parse vs v8.deserialize, on the same data, in one run.
+//   npm run build && node bench/pickle/bench.mjs [--dist <dir with pickle/index.js>]
+// Prints a table of times and the ratios the issue's targets are stated in.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argDist = process.argv.indexOf('--dist');
+const dist = argDist > 0 ? process.argv[argDist + 1] : join(here, '..', '..', 'dist');
+const { loads, dumps } = await import(pathToFileURL(join(dist, 'pickle', 'index.js')).href);
+const { findPythons } = await import(pathToFileURL(join(dist, 'bridge', 'find-pythons.js')).href);
+let Parser;
+try {
+  ({ Parser } = await import('pickleparser'));
+} catch {
+  Parser = undefined;
+}
+
+function best(f, budgetMs = 1000, minRuns = 3) {
+  let min = Infinity;
+  const start = performance.now();
+  for (let n = 0; n < minRuns || (performance.now() - start < budgetMs && n < 200); n++) {
+    const t = performance.now();
+    f();
+    min = Math.min(min, performance.now() - t);
+  }
+  return min / 1000;
+}
+
+const pythons = (await findPythons()).filter((p) => p.versionTuple[0] === 3 && (p.versionTuple[1] === 11 || p.versionTuple[1] === 13));
+const byMinor = new Map();
+for (const p of pythons) if (!byMinor.has(p.versionTuple[1])) byMinor.set(p.versionTuple[1], p);
+const dir = mkdtempSync(join(tmpdir(), 'mpwire-bench-'));
+const py = {};
+for (const [minor, p] of byMinor) {
+  const out = execFileSync(p.path, [join(here, 'workloads.py'), dir], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  py[`3.${minor}`] = Object.fromEntries(out.trim().split('\n').map((l) => { const r = JSON.parse(l); return [r.name, r]; }));
+}
+const names = ['dicts_10k', 'ints_1m', 'bytes_16m', 'nested_200'];
+const fmt = (s) => (s === undefined ? '—' : s < 1e-3 ? `${(s * 1e6).toFixed(0)}µs` : `${(s * 1e3).toFixed(2)}ms`);
+const ratio = (a, b) => (a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`);
+const rows = [];
+for (const name of names) {
+  const data = readFileSync(join(dir, `${name}.pkl`));
+  const value = loads(data);
+  const r = { name, size: data.length };
+  r.dumps = best(() => dumps(value));
+  r.loads = best(() => loads(data));
+  r.loadsExact = best(() => loads(data, { exact: true }));
+  if (Parser && name !== 'bytes_16m') {
+    const parser = new Parser();
+    r.pickleparser = best(() => parser.parse(data), 3000, 2);
+  }
+  if (name !== 'bytes_16m') {
+    const json = readFileSync(join(dir, `${name}.json`), 'utf8');
+    r.json = best(() => JSON.parse(json));
+  }
+  const ser = v8.serialize(value);
+  r.v8 = best(() => v8.deserialize(ser));
+  for (const v of Object.keys(py)) {
+    r[`py${v}loads`] = py[v][name]?.loads;
+    r[`py${v}dumps`] = py[v][name]?.dumps;
+  }
+  rows.push(r);
+}
+rmSync(dir, { recursive: true, force: true });
+// Adversarial inputs from issue 3 (no CPython baseline): a 64 KiB LONG4 and 1M MARK/POP_MARK pairs.
+const long4 = Buffer.alloc(1 + 4 + 65536 + 1, 0x5a);
+long4[0] = 0x8b;
+long4.writeInt32LE(65536, 1);
+long4[long4.length - 1] = 0x2e;
+const marks = Buffer.alloc(2_000_002);
+for (let i = 0; i < 2_000_000; i += 2) (marks[i] = 0x28), (marks[i + 1] = 0x31);
+marks[2_000_000] = 0x4e;
+marks[2_000_001] = 0x2e;
+for (const [name, data] of [['long4_64k', long4], ['markpairs_1m', marks]]) {
+  const r = { name, size: data.length };
+  r.loads = best(() => loads(data), 1000, 5);
+  if (Parser) {
+    try {
+      const parser = new Parser();
+      r.pickleparser = best(() => parser.parse(data), 0, 1);
+    } catch (e) {
+      r.pickleparser = undefined;
+      r.ppError = String(e).slice(0, 60);
+    }
+  }
+  rows.push(r);
+}
+const vers = Object.keys(py);
+console.log(`node ${process.version}; CPython ${vers.join(', ')} (C pickle); times are the best of repeated runs`);
+console.log('');
+console.log(['workload', 'bytes', 'mpwire loads', 'exact loads', 'mpwire dumps', ...vers.flatMap((v) => [`py${v} loads`, `py${v} dumps`]), 'pickleparser', 'JSON.parse', 'v8.deserialize'].join(' | '));
+for (const r of rows)
+  console.log([r.name, r.size, fmt(r.loads), fmt(r.loadsExact), fmt(r.dumps), ...vers.flatMap((v) => [fmt(r[`py${v}loads`]), fmt(r[`py${v}dumps`])]), fmt(r.pickleparser), fmt(r.json), fmt(r.v8)].join(' | '));
+console.log('');
+console.log('Ratios (>1 means mpwire is faster): CPython time / mpwire time');
+console.log(['workload', ...vers.flatMap((v) => [`loads vs ${v}`, `dumps vs ${v}`]), 'loads vs pickleparser', 'loads vs JSON.parse', 'loads vs v8.deserialize'].join(' | '));
+for (const r of rows)
+  console.log([r.name, ...vers.flatMap((v) => [ratio(r[`py${v}loads`], r.loads), ratio(r[`py${v}dumps`], r.dumps)]), ratio(r.pickleparser, r.loads), ratio(r.json, r.loads), ratio(r.v8, r.loads)].join(' | '));

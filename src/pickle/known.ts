@@ -1,0 +1,238 @@
+/**
+ * The closed table of Python globals mpwire understands, and Python 2 ↔ 3 name mapping.
+ * Resolving a name never imports or runs anything: it picks a JS model or returns undefined
+ * (the caller then makes an inert {@link PyObject}).
+ * @module
+ */
+import {
+  BUILTIN_EXCEPTIONS,
+  ByteArray,
+  Counter,
+  DefaultDict,
+  Deque,
+  FrozenSet,
+  OrderedDict,
+  PyComplex,
+  PyDate,
+  PyDatetime,
+  PyDecimal,
+  PyException,
+  PyFloat,
+  PyFraction,
+  PyGlobal,
+  PyRange,
+  PySlice,
+  PyTime,
+  PyTimedelta,
+  PyTimezone,
+  PyUUID,
+} from './model.js';
+
+/** How an object is being constructed. */
+export type ConstructKind = 'reduce' | 'newobj' | 'newobj_ex' | 'inst' | 'obj';
+
+const PY2_MODULES: Record<string, string> = {
+  __builtin__: 'builtins',
+  copy_reg: 'copyreg',
+  exceptions: 'builtins',
+  Queue: 'queue',
+  cPickle: 'pickle',
+  _abcoll: 'collections.abc',
+  UserDict: 'collections',
+  UserList: 'collections',
+  UserString: 'collections',
+};
+
+const PY2_NAMES: Record<string, readonly [string, string]> = {
+  '__builtin__.xrange': ['builtins', 'range'],
+  '__builtin__.unicode': ['builtins', 'str'],
+  '__builtin__.long': ['builtins', 'int'],
+  '__builtin__.basestring': ['builtins', 'str'],
+  '__builtin__.reduce': ['functools', 'reduce'],
+  '__builtin__.intern': ['sys', 'intern'],
+  '__builtin__.unichr': ['builtins', 'chr'],
+  'exceptions.StandardError': ['builtins', 'Exception'],
+  'UserDict.IterableUserDict': ['collections', 'UserDict'],
+  'whichdb.whichdb': ['dbm', 'whichdb'],
+};
+
+/** Python 2 module/name → Python 3 (what Python 3's `fix_imports` does when unpickling). */
+export function mapPy2Global(module: string, name: string): [string, string] {
+  const full = PY2_NAMES[`${module}.${name}`];
+  if (full) return [full[0], full[1]];
+  const m = PY2_MODULES[module];
+  return [m ?? module, name];
+}
+
+/** Python 3 module/name → Python 2 (for protocols 0–2, as CPython's pickler does with `fix_imports`). */
+export function mapPy3Global(module: string, name: string): [string, string] {
+  if (module === 'builtins') {
+    if (BUILTIN_EXCEPTIONS.has(name) && name !== 'StandardError') return ['exceptions', name];
+    if (name === 'range') return ['__builtin__', 'xrange'];
+    if (name === 'str') return ['__builtin__', 'unicode'];
+    if (name === 'int') return ['__builtin__', 'long'];
+    return ['__builtin__', name];
+  }
+  if (module === 'copyreg') return ['copy_reg', name];
+  if (module === 'queue') return ['Queue', name];
+  return [module, name];
+}
+
+function num(x: unknown): number {
+  if (typeof x === 'number') return x;
+  if (x instanceof PyFloat) return x.value;
+  if (typeof x === 'bigint') return Number(x);
+  if (typeof x === 'boolean') return x ? 1 : 0;
+  throw new TypeError('expected a number');
+}
+
+function intLike(x: unknown): number | bigint {
+  if (typeof x === 'number' || typeof x === 'bigint') return x;
+  if (typeof x === 'boolean') return x ? 1 : 0;
+  if (x == null) return 0;
+  throw new TypeError('expected an int');
+}
+
+function latin1(x: unknown): Buffer {
+  if (typeof x !== 'string') throw new TypeError('expected str');
+  for (let i = 0; i < x.length; i++) if (x.charCodeAt(i) > 255) throw new TypeError('not latin-1');
+  return Buffer.from(x, 'latin1');
+}
+
+/** A str argument; Python 2 str arrives as bytes when `encoding: 'bytes'` and is read as latin-1. */
+function text(x: unknown): string | undefined {
+  if (typeof x === 'string') return x;
+  if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
+  return undefined;
+}
+
+function items(x: unknown): unknown[] {
+  if (x == null) return [];
+  if (Array.isArray(x)) return x;
+  if (x instanceof Set) return [...x];
+  if (x instanceof Uint8Array) return [...x];
+  if (typeof x === 'string') return [...x];
+  throw new TypeError('expected an iterable');
+}
+
+function entries(x: unknown): Array<[unknown, unknown]> {
+  if (x instanceof Map) return [...x];
+  if (x && typeof x === 'object' && !Array.isArray(x)) return Object.entries(x);
+  if (Array.isArray(x)) return x.map((p) => [(p as unknown[])[0], (p as unknown[])[1]]);
+  throw new TypeError('expected a mapping');
+}
+
+type Handler = (args: unknown[], kind: ConstructKind, exact: boolean, kw: Map<string, unknown> | undefined) => unknown;
+
+const H = new Map<string, Handler>();
+const reg = (names: string[], h: Handler): void => {
+  for (const n of names) H.set(n, h);
+};
+
+reg(['builtins.set'], (a) => new Set(items(a[0])));
+reg(['builtins.frozenset'], (a, _k, exact) => (exact ? new FrozenSet(items(a[0])) : new Set(items(a[0]))));
+reg(['builtins.bytearray'], (a, _k, exact) => {
+  let b: Uint8Array;
+  if (a.length === 0) b = Buffer.alloc(0);
+  else if (a[0] instanceof Uint8Array) b = a[0];
+  else if (typeof a[0] === 'string' && a.length >= 2) b = latin1(a[0]);
+  else if (Array.isArray(a[0])) b = Buffer.from(a[0].map((v) => num(v)));
+  else return undefined;
+  return exact ? ByteArray.fromBytes(b) : Buffer.from(b);
+});
+reg(['builtins.bytes'], (a) => {
+  if (a.length === 0) return Buffer.alloc(0);
+  if (a[0] instanceof Uint8Array) return Buffer.from(a[0]);
+  if (Array.isArray(a[0])) return Buffer.from(a[0].map((v) => num(v)));
+  if (typeof a[0] === 'string' && a.length >= 2 && /^latin-?1$/i.test(String(a[1]))) return latin1(a[0]);
+  return undefined;
+});
+reg(['_codecs.encode', 'codecs.encode'], (a) => {
+  if (a.length === 2 && typeof a[0] === 'string' && /^(latin-?1|iso-?8859-?1)$/i.test(String(a[1]))) return latin1(a[0]);
+  return undefined;
+});
+reg(['builtins.complex'], (a) => new PyComplex(a.length > 0 ? num(a[0]) : 0, a.length > 1 ? num(a[1]) : 0));
+reg(['builtins.range'], (a) => {
+  if (a.length === 1) return new PyRange(0, intLike(a[0]), 1);
+  return new PyRange(intLike(a[0]), intLike(a[1]), a.length > 2 ? intLike(a[2]) : 1);
+});
+reg(['builtins.slice'], (a) => new PySlice(a[0] ?? null, a[1] ?? null, a[2] ?? null));
+for (const e of BUILTIN_EXCEPTIONS) {
+  reg([`builtins.${e}`], (a, kind) => (kind === 'reduce' || kind === 'newobj' ? new PyException('builtins', e, a) : undefined));
+}
+reg(['datetime.datetime'], (a) => {
+  if (a.length === 0 || a.length > 2 || (typeof a[0] !== 'string' && !(a[0] instanceof Uint8Array))) return undefined;
+  return PyDatetime.fromState(a[0], a[1]);
+});
+reg(['datetime.date'], (a) => {
+  if (a.length !== 1 || (typeof a[0] !== 'string' && !(a[0] instanceof Uint8Array))) return undefined;
+  return PyDate.fromState(a[0]);
+});
+reg(['datetime.time'], (a) => {
+  if (a.length === 0 || a.length > 2 || (typeof a[0] !== 'string' && !(a[0] instanceof Uint8Array))) return undefined;
+  return PyTime.fromState(a[0], a[1]);
+});
+reg(['datetime.timedelta'], (a) => new PyTimedelta(num(a[0] ?? 0), num(a[1] ?? 0), num(a[2] ?? 0)));
+reg(['datetime.timezone'], (a) => {
+  if (!(a[0] instanceof PyTimedelta)) return undefined;
+  return new PyTimezone(a[0], typeof a[1] === 'string' ? a[1] : undefined);
+});
+reg(['decimal.Decimal', '_decimal.Decimal', '_pydecimal.Decimal'], (a) => {
+  const s = a.length === 1 ? text(a[0]) : undefined;
+  return s === undefined ? undefined : new PyDecimal(s);
+});
+reg(['fractions.Fraction'], (a) => {
+  if (a.length === 2 && (typeof a[0] === 'number' || typeof a[0] === 'bigint') && (typeof a[1] === 'number' || typeof a[1] === 'bigint'))
+    return new PyFraction(BigInt(a[0]), BigInt(a[1]));
+  const s = a.length === 1 ? text(a[0]) : undefined;
+  return s === undefined ? undefined : PyFraction.parse(s);
+});
+reg(['copyreg._reconstructor'], (a, _k, exact) => {
+  // copyreg._reconstructor(cls, object, None) is object.__new__(cls): a known class gets its model.
+  const [cls, base, st] = a;
+  if (a.length !== 3 || st !== null || !(cls instanceof PyGlobal) || !(base instanceof PyGlobal)) return undefined;
+  if (base.module !== 'builtins' || base.name !== 'object') return undefined;
+  return resolveConstruct(cls.module, cls.name, 'newobj', [], undefined, exact);
+});
+reg(['uuid.UUID'], (a, kind) => (kind === 'newobj' && a.length === 0 ? new PyUUID(0n) : undefined));
+reg(['collections.OrderedDict'], (a) => {
+  const d = new OrderedDict();
+  if (a.length > 0) for (const [k, v] of entries(a[0])) d.set(k, v);
+  return d;
+});
+reg(['collections.defaultdict'], (a) => {
+  const d = new DefaultDict();
+  d.defaultFactory = a[0] ?? null;
+  if (a.length > 1) for (const [k, v] of entries(a[1])) d.set(k, v);
+  return d;
+});
+reg(['collections.Counter'], (a) => {
+  const d = new Counter();
+  if (a.length > 0) for (const [k, v] of entries(a[0])) d.set(k, v);
+  return d;
+});
+reg(['collections.deque'], (a) => {
+  const d = new Deque();
+  for (const x of items(a[0])) d.push(x);
+  if (a.length > 1 && a[1] != null) d.maxlen = num(a[1]);
+  return d;
+});
+
+/**
+ * Build a known model for `module.name` called with `args`, or return undefined when the name
+ * (or this argument shape) is not one mpwire models.
+ */
+export function resolveConstruct(
+  module: string,
+  name: string,
+  kind: ConstructKind,
+  args: unknown[],
+  kw: Map<string, unknown> | undefined,
+  exact: boolean,
+): unknown {
+  if (kw !== undefined) return undefined;
+  const h = H.get(`${module}.${name}`);
+  if (!h) return undefined;
+  if (kind === 'inst' || kind === 'obj') return undefined;
+  return h(args, kind, exact, kw);
+}

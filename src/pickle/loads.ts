@@ -1,0 +1,994 @@
+/**
+ * The unpickler: a VM over the opcode stream with a value stack, a mark stack and a memo, like
+ * CPython's. Nothing is ever imported or executed: globals resolve to known models, to a user
+ * hook, or to inert placeholders.
+ * @module
+ */
+import { UnpicklingError } from '../errors.js';
+import { resolveConstruct, mapPy2Global, type ConstructKind } from './known.js';
+import { ByteArray, FrozenSet, PyFloat, PyGlobal, PyObject, PyPersistentId, Tuple, pySetState } from './model.js';
+import { OP, OPCODE_BY_CODE } from './opcodes.js';
+import { decodeLong, decodeUtf8Surrogatepass, escapeDecode, normalizeInt, rawUnicodeEscapeDecode } from './text.js';
+
+/** A user mapping of one Python class to JS (see {@link LoadsOptions.findClass}). */
+export interface PyClassHook {
+  /** Create the instance from the pickled arguments. */
+  create(args: unknown[], info: { via: ConstructKind; kwargs: Map<string, unknown> | undefined }): unknown;
+  /** Apply BUILD state (Python's `__setstate__`); without it the object's `[pySetState]` or a property copy is used. */
+  setState?(obj: unknown, state: unknown): void;
+}
+
+/** Decoder limits. Every one is checked before the memory it guards is allocated. */
+export interface LoadsLimits {
+  /** Maximum MARK nesting (default 100,000). */
+  maxDepth?: number;
+  /** Maximum memo entries (default 10,000,000). */
+  maxMemo?: number;
+  /** Maximum length of one str/bytes/collection argument in bytes or items (default 2**31 - 1). */
+  maxLength?: number;
+  /** Maximum decimal digits of a text INT/LONG (default 1,000,000). */
+  maxIntDigits?: number;
+  /** Maximum bytes of a LONG1/LONG4 (default 16 MiB). */
+  maxIntBytes?: number;
+}
+
+/** Options of {@link loads}. */
+export interface LoadsOptions extends LoadsLimits {
+  /** Keep every Python type (see the README); default false gives idiomatic JS. */
+  exact?: boolean;
+  /**
+   * How Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING) is decoded: `'ASCII'` (default, like
+   * Python 3's `pickle.loads`), `'latin1'`, `'utf-8'`, or `'bytes'` to keep them as Buffers.
+   */
+  encoding?: string;
+  /** Map a Python class to your own JS class; return undefined for the default behaviour. */
+  findClass?: (module: string, name: string) => PyClassHook | undefined;
+  /** Resolve persistent ids; by default they become {@link PyPersistentId}. */
+  persistentLoad?: (pid: unknown) => unknown;
+  /** Out-of-band buffers for NEXT_BUFFER (protocol 5). */
+  buffers?: Iterable<Uint8Array>;
+  /** The copyreg extension registry for EXT1/EXT2/EXT4: code → [module, name]. */
+  extensions?: ReadonlyMap<number, readonly [string, string]>;
+}
+
+const DEFAULT_LIMITS = {
+  maxDepth: 100_000,
+  maxMemo: 10_000_000,
+  maxLength: 2 ** 31 - 1,
+  maxIntDigits: 1_000_000,
+  maxIntBytes: 16 * 1024 * 1024,
+};
+
+class Truncated extends Error {}
+
+const TRUNC = 'pickle data was truncated';
+const UNDERFLOW = 'unpickling stack underflow';
+
+const OBJ_PROTO = Object.prototype;
+
+function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
+}
+
+/** Shrink the stack; popping a few items avoids V8 trimming the backing store on every batch. */
+function truncate(stack: unknown[], len: number): void {
+  while (stack.length > len) stack.pop();
+}
+
+function isPlainDict(o: unknown): o is Record<string, unknown> {
+  return typeof o === 'object' && o !== null && Object.getPrototypeOf(o) === OBJ_PROTO;
+}
+
+const utf8Slice = (b: Buffer, s: number, e: number): string =>
+  (b as unknown as { utf8Slice(s: number, e: number): string }).utf8Slice(s, e);
+const latin1Slice = (b: Buffer, s: number, e: number): string =>
+  (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
+
+/**
+ * Decode one pickle. Throws {@link UnpicklingError} (with the byte offset, and `truncated` when
+ * the input ended early) on malformed input.
+ * @example
+ * ```ts
+ * loads(Buffer.from('80047d942e', 'hex'));             // {}
+ * loads(bytes, { exact: true });                       // value model: Tuple, PyFloat, Map, …
+ * ```
+ */
+export function loads(data: Uint8Array, options: LoadsOptions = {}): unknown {
+  return new Unpickler(data, options).load();
+}
+
+class Unpickler {
+  private readonly buf: Buffer;
+  private readonly dv: DataView;
+  private pos = 0;
+  private readonly end: number;
+  private readonly exact: boolean;
+  private readonly encoding: string;
+  private readonly maxDepth: number;
+  private readonly maxMemo: number;
+  private readonly maxLength: number;
+  private readonly maxIntDigits: number;
+  private readonly maxIntBytes: number;
+  private memo: unknown[] = [];
+  private memoCount = 0;
+  /** Memo indexes of plain-object dicts, so that a dict turned into a Map is replaced there too. */
+  private dictMemo: Map<object, number[]> | undefined;
+  private buffers: Iterator<Uint8Array> | undefined;
+
+  constructor(
+    data: Uint8Array,
+    private readonly opts: LoadsOptions,
+  ) {
+    this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.end = this.buf.length;
+    this.exact = opts.exact === true;
+    this.encoding = (opts.encoding ?? 'ASCII').toLowerCase().replace(/[-_]/g, '');
+    this.maxDepth = opts.maxDepth ?? DEFAULT_LIMITS.maxDepth;
+    this.maxMemo = opts.maxMemo ?? DEFAULT_LIMITS.maxMemo;
+    this.maxLength = opts.maxLength ?? DEFAULT_LIMITS.maxLength;
+    this.maxIntDigits = opts.maxIntDigits ?? DEFAULT_LIMITS.maxIntDigits;
+    this.maxIntBytes = opts.maxIntBytes ?? DEFAULT_LIMITS.maxIntBytes;
+    this.buffers = opts.buffers ? opts.buffers[Symbol.iterator]() : undefined;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.end) throw new Truncated('pickle data was truncated');
+  }
+
+  private length(pos: number, n: number): void {
+    if (n > this.maxLength) throw new Error(`length ${n} exceeds the maxLength limit`);
+    if (pos + n > this.end) throw new Truncated(TRUNC);
+  }
+
+  /**
+   * Short str fast path: pure ASCII of at most 12 bytes through `String.fromCharCode` with fixed
+   * arity, 2–4× faster than the native slicers for such strings (bench/pickle dicts_10k; the
+   * 12-byte bound covers typical dict keys and short values).
+   */
+  private shortStr(s: number, n: number): string {
+    const b = this.buf;
+    let or = 0;
+    for (let i = s; i < s + n; i++) or |= b[i] as number;
+    if (or > 127) return this.strSlow(s, s + n);
+    switch (n) {
+      case 0:
+        return '';
+      case 1:
+        return String.fromCharCode(b[s] as number);
+      case 2:
+        return String.fromCharCode(b[s] as number, b[s + 1] as number);
+      case 3:
+        return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number);
+      case 4:
+        return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number);
+      case 5:
+        return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number);
+      case 6:
+        return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number, b[s + 5] as number);
+      case 7:
+        return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number, b[s + 5] as number, b[s + 6] as number);
+      case 8:
+        return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number, b[s + 5] as number, b[s + 6] as number, b[s + 7] as number);
+      default:
+        return latin1Slice(b, s, s + n);
+    }
+  }
+
+  private readLine(): number {
+    const i = this.buf.indexOf(10, this.pos);
+    if (i < 0) throw new Truncated('pickle data was truncated (no newline)');
+    return i;
+  }
+
+  private lineString(): string {
+    const nl = this.readLine();
+    const s = latin1Slice(this.buf, this.pos, nl);
+    this.pos = nl + 1;
+    return s;
+  }
+
+  private str(start: number, end: number): string {
+    // Up to 64 bytes an ASCII scan plus latin1Slice beats utf8Slice (bench/pickle dicts_10k).
+    if (end - start <= 64) {
+      const b = this.buf;
+      let or = 0;
+      for (let i = start; i < end; i++) or |= b[i] as number;
+      if (or < 128) return latin1Slice(b, start, end);
+    }
+    return this.strSlow(start, end);
+  }
+
+  private strSlow(start: number, end: number): string {
+    const s = utf8Slice(this.buf, start, end);
+    if (s.indexOf('\ufffd') >= 0) return decodeUtf8Surrogatepass(this.buf, start, end);
+    return s;
+  }
+
+  private bytes(start: number, end: number): Buffer {
+    const b = Buffer.allocUnsafe(end - start);
+    this.buf.copy(b, 0, start, end);
+    return b;
+  }
+
+  private py2str(b: Buffer): unknown {
+    switch (this.encoding) {
+      case 'bytes':
+        return b;
+      case 'ascii': {
+        for (const c of b) if (c > 127) throw new Error("'ascii' codec can't decode a Python 2 str; pass encoding: 'latin1' or 'bytes'");
+        return b.toString('latin1');
+      }
+      case 'latin1':
+      case 'latin':
+      case 'iso88591':
+        return b.toString('latin1');
+      case 'utf8':
+        return decodeUtf8Surrogatepass(b, 0, b.length);
+      default:
+        return new TextDecoder(this.opts.encoding, { fatal: true }).decode(b);
+    }
+  }
+
+  private memoPut(idx: number, v: unknown): void {
+    if (idx < 0 || !Number.isInteger(idx)) throw new Error('negative PUT argument');
+    const memo = this.memo;
+    if (memo[idx] === undefined) {
+      if (++this.memoCount > this.maxMemo) throw new Error('memo exceeds the maxMemo limit');
+    }
+    memo[idx] = v;
+    // Once a dict has been promoted to a Map, keep an index of where plain-object dicts sit in
+    // the memo so later promotions replace them there too (see promote()).
+    if (this.dictMemo && isPlainDict(v)) {
+      const l = this.dictMemo.get(v);
+      if (l) l.push(idx);
+      else this.dictMemo.set(v, [idx]);
+    }
+  }
+
+  private memoGet(idx: number): unknown {
+    const v = this.memo[idx];
+    if (v === undefined) throw new Error(`memo key ${idx} missing`);
+    return v;
+  }
+
+  private tuple(items: unknown[]): unknown {
+    if (!this.exact) return items;
+    const t = new Tuple<unknown>();
+    for (let i = 0; i < items.length; i++) t.push(items[i]);
+    return t;
+  }
+
+  private emptyDict(): unknown {
+    return this.exact ? new Map() : {};
+  }
+
+  /** Replace a plain-object dict by a Map (a non-string key arrived) everywhere it is referenced. */
+  private promote(o: Record<string, unknown>, stack: unknown[]): Map<unknown, unknown> {
+    const m = new Map<unknown, unknown>(Object.entries(o));
+    for (let i = 0; i < stack.length; i++) if (stack[i] === o) stack[i] = m;
+    if (!this.dictMemo) {
+      // First promotion: index the memoized plain-object dicts with one scan of the memo (linear),
+      // then memoPut keeps the index up to date, so promotions stay linear overall.
+      const index = new Map<object, number[]>();
+      const memo = this.memo;
+      const add = (i: number): void => {
+        const v = memo[i];
+        if (isPlainDict(v)) {
+          const l = index.get(v);
+          if (l) l.push(i);
+          else index.set(v, [i]);
+        }
+      };
+      // A sparse memo (huge LONG_BINPUT indexes) is walked by its keys, never by its length.
+      if (memo.length <= 2 * this.memoCount + 16) for (let i = 0; i < memo.length; i++) add(i);
+      else for (const k of Object.keys(memo)) add(Number(k));
+      this.dictMemo = index;
+    }
+    const idxs = this.dictMemo.get(o);
+    if (idxs) {
+      for (const i of idxs) this.memo[i] = m;
+      this.dictMemo?.delete(o);
+      this.dictMemo?.set(m, idxs);
+    }
+    return m;
+  }
+
+  private setItems(stack: unknown[], target: unknown, from: number, targetIndex: number): void {
+    const n = stack.length;
+    if ((n - from) % 2 !== 0) throw new Error('odd number of items for SETITEMS');
+    if (target instanceof Map) {
+      for (let i = from; i < n; i += 2) target.set(stack[i], stack[i + 1]);
+    } else if (isPlainDict(target)) {
+      let i = from;
+      for (; i < n; i += 2) {
+        const k = stack[i];
+        if (typeof k !== 'string') break;
+        setKey(target, k, stack[i + 1]);
+      }
+      if (i < n) {
+        const m = this.promote(target, stack);
+        stack[targetIndex] = m;
+        for (; i < n; i += 2) m.set(stack[i], stack[i + 1]);
+      }
+    } else if (target instanceof PyObject) {
+      target.dictItems ??= new Map();
+      for (let i = from; i < n; i += 2) target.dictItems.set(stack[i], stack[i + 1]);
+    } else throw new Error('SETITEM target is not a dict');
+    truncate(stack, from);
+  }
+
+  private appends(stack: unknown[], target: unknown, from: number): void {
+    const n = stack.length;
+    this.settle();
+    if (Array.isArray(target) && !(target instanceof Tuple)) {
+      for (let i = from; i < n; i++) target.push(stack[i]);
+    } else if (target instanceof PyObject) {
+      target.listItems ??= [];
+      for (let i = from; i < n; i++) target.listItems.push(stack[i]);
+    } else throw new Error('APPEND target is not a list');
+    stack.length = from;
+  }
+
+  /** Lists whose capacity is ahead of their length while they are being filled: list → real length. */
+  private readonly growing = new Map<unknown[], number>();
+
+  /** Give every list being filled its real length (before anything can observe the lists). */
+  private settle(): void {
+    if (this.growing.size === 0) return;
+    for (const [list, len] of this.growing) list.length = len;
+    this.growing.clear();
+  }
+
+  private construct(callable: unknown, args: unknown, kind: ConstructKind, kwargs?: unknown): unknown {
+    this.settle();
+    const argv = Array.isArray(args) ? Array.from(args) : undefined;
+    if (argv === undefined) throw new Error(`${kind} arguments must be a tuple`);
+    let kw: Map<string, unknown> | undefined;
+    if (kwargs !== undefined) {
+      if (kwargs instanceof Map) kw = kwargs as Map<string, unknown>;
+      else if (isPlainDict(kwargs)) kw = new Map(Object.entries(kwargs));
+      else throw new Error('NEWOBJ_EX kwargs must be a dict');
+      if (kw.size === 0) kw = undefined;
+    }
+    if (callable instanceof PyGlobal) {
+      const hook = this.opts.findClass?.(callable.module, callable.name);
+      if (hook) {
+        const obj = hook.create(argv, { via: kind, kwargs: kw });
+        if (hook.setState && typeof obj === 'object' && obj !== null) hooked.set(obj, hook);
+        return obj;
+      }
+      const known = resolveConstruct(callable.module, callable.name, kind, argv, kw, this.exact);
+      if (known !== undefined) return known;
+    }
+    return new PyObject(callable, argv, kind, kw);
+  }
+
+  private build(obj: unknown, state: unknown): void {
+    this.settle();
+    if (typeof obj !== 'object' || obj === null) throw new Error('BUILD target is not an object');
+    const hook = hooked.get(obj);
+    if (hook?.setState) return hook.setState(obj, state);
+    const f = (obj as { [pySetState]?: (s: unknown) => void })[pySetState];
+    if (typeof f === 'function') return f.call(obj, state);
+    let dict: unknown = state;
+    let slots: unknown;
+    if (Array.isArray(state) && state.length === 2) {
+      dict = state[0];
+      slots = state[1];
+    }
+    for (const d of [dict, slots]) {
+      if (d == null) continue;
+      if (d instanceof Map) for (const [k, v] of d) setKey(obj as Record<string, unknown>, String(k), v);
+      else if (isPlainDict(d)) for (const k of Object.keys(d)) setKey(obj as Record<string, unknown>, k, d[k]);
+      else throw new Error('BUILD state is not a dict');
+    }
+  }
+
+  private global(module: string, name: string): PyGlobal {
+    const [m, n] = mapPy2Global(module, name);
+    return new PyGlobal(m, n);
+  }
+
+  load(): unknown {
+    try {
+      return this.run();
+    } catch (e) {
+      const at = this.opStart;
+      if (e instanceof UnpicklingError) throw e;
+      if (e instanceof Truncated) throw new UnpicklingError(e.message, at, true);
+      if (e instanceof RangeError && /call stack|Invalid array length|allocation|Invalid string length/i.test(e.message))
+        throw new UnpicklingError(`resource limit: ${e.message}`, at, false, { cause: e });
+      const msg = e instanceof Error ? e.message : String(e);
+      const op = OPCODE_BY_CODE[this.buf[at] ?? 0];
+      throw new UnpicklingError(`${op ? op.name + ': ' : ''}${msg}`, at, false, { cause: e });
+    }
+  }
+
+  private opStart = 0;
+
+  private run(): unknown {
+    const buf = this.buf;
+    const dv = this.dv;
+    const end = this.end;
+    const exact = this.exact;
+    const stack: unknown[] = [];
+    const marks: number[] = [];
+    /** Stack index of the innermost MARK (0 when there is none): nothing below it may be popped. */
+    let floor = 0;
+    let pos = this.pos;
+    let start = pos;
+    try {
+      for (;;) {
+        start = pos;
+        if (pos >= end) throw new Truncated('pickle data was truncated (no STOP)');
+        const op = buf[pos++] as number;
+        switch (op) {
+          case 0x4b: // BININT1
+            if (pos >= end) throw new Truncated(TRUNC);
+            stack.push(buf[pos++] as number);
+            break;
+          case 0x4d: // BININT2
+            if (pos + 2 > end) throw new Truncated(TRUNC);
+            stack.push((buf[pos] as number) | ((buf[pos + 1] as number) << 8));
+            pos += 2;
+            break;
+          case 0x4a: // BININT
+            if (pos + 4 > end) throw new Truncated(TRUNC);
+            stack.push((buf[pos] as number) | ((buf[pos + 1] as number) << 8) | ((buf[pos + 2] as number) << 16) | ((buf[pos + 3] as number) << 24));
+            pos += 4;
+            break;
+          case 0x8c: {
+            // SHORT_BINUNICODE
+            if (pos >= end) throw new Truncated(TRUNC);
+            const n = buf[pos++] as number;
+            if (pos + n > end || n > this.maxLength) this.length(pos, n);
+            stack.push(n <= 12 ? this.shortStr(pos, n) : this.str(pos, pos + n));
+            pos += n;
+            break;
+          }
+          case 0x58: {
+            // BINUNICODE
+            if (pos + 4 > end) throw new Truncated(TRUNC);
+            const n = dv.getUint32(pos, true);
+            pos += 4;
+            this.length(pos, n);
+            stack.push(n <= 12 ? this.shortStr(pos, n) : this.str(pos, pos + n));
+            pos += n;
+            break;
+          }
+          case 0x94: // MEMOIZE
+            if (stack.length <= floor) throw new Error(UNDERFLOW);
+            this.memoPut(this.memoCount, stack[stack.length - 1]);
+            break;
+          case 0x71: // BINPUT
+            if (pos >= end) throw new Truncated(TRUNC);
+            if (stack.length <= floor) throw new Error(UNDERFLOW);
+            this.memoPut(buf[pos++] as number, stack[stack.length - 1]);
+            break;
+          case 0x72: // LONG_BINPUT
+            if (pos + 4 > end) throw new Truncated(TRUNC);
+            if (stack.length <= floor) throw new Error(UNDERFLOW);
+            this.memoPut(dv.getUint32(pos, true), stack[stack.length - 1]);
+            pos += 4;
+            break;
+          case 0x68: {
+            // BINGET
+            if (pos >= end) throw new Truncated(TRUNC);
+            const v = this.memo[buf[pos++] as number];
+            if (v === undefined) throw new Error(`memo key ${buf[pos - 1] as number} missing`);
+            stack.push(v);
+            break;
+          }
+          case 0x6a: {
+            // LONG_BINGET
+            if (pos + 4 > end) throw new Truncated(TRUNC);
+            const idx = dv.getUint32(pos, true);
+            pos += 4;
+            const v = this.memo[idx];
+            if (v === undefined) throw new Error(`memo key ${idx} missing`);
+            stack.push(v);
+            break;
+          }
+          case 0x7d: // EMPTY_DICT
+            stack.push(exact ? new Map() : {});
+            break;
+          case 0x5d: // EMPTY_LIST
+            stack.push([]);
+            break;
+          case 0x28: // MARK
+            if (marks.length >= this.maxDepth) throw new Error('MARK nesting exceeds the maxDepth limit');
+            marks.push(floor);
+            floor = stack.length;
+            break;
+          case 0x47: // BINFLOAT
+            if (pos + 8 > end) throw new Truncated(TRUNC);
+            stack.push(exact ? new PyFloat(dv.getFloat64(pos, false)) : dv.getFloat64(pos, false));
+            pos += 8;
+            break;
+          case 0x88: // NEWTRUE
+            stack.push(true);
+            break;
+          case 0x89: // NEWFALSE
+            stack.push(false);
+            break;
+          case 0x4e: // NONE
+            stack.push(null);
+            break;
+          case 0x65: {
+            // APPENDS
+            if (marks.length === 0) throw new Error('could not find MARK');
+            const m = floor;
+            floor = marks.pop() as number;
+            if (m < 1 || m - 1 < floor) throw new Error(UNDERFLOW);
+            const target = stack[m - 1];
+            if (Array.isArray(target) && !(target instanceof Tuple)) {
+              const n = stack.length;
+              const g = this.growing;
+              const gl = g.size === 0 ? undefined : g.get(target);
+              // Small batches (dict values, short lists) keep push(); CPython writes 1000-item batches
+              // for big lists, which take the capacity path below (bench/pickle ints_1m).
+              if (gl === undefined && n - m < 512) {
+                for (let i = m; i < n; i++) target.push(stack[i]);
+              } else {
+                // Big lists: grow the capacity geometrically and track the real length until the
+                // list can be observed (bench/pickle ints_1m: half the time of push()).
+                let len = gl ?? target.length;
+                const need = len + n - m;
+                if (need > target.length) target.length = Math.max(need, len * 2);
+                for (let i = m; i < n; i++) target[len++] = stack[i];
+                g.set(target, len);
+              }
+              truncate(stack, m);
+            } else this.appends(stack, target, m);
+            break;
+          }
+          case 0x61: {
+            // APPEND
+            if (stack.length - 2 < floor) throw new Error(UNDERFLOW);
+            const v = stack.pop();
+            const target = stack[stack.length - 1];
+            if (Array.isArray(target) && !(target instanceof Tuple)) {
+              if (this.growing.size !== 0 && this.growing.has(target)) {
+                const len = this.growing.get(target) as number;
+                if (len >= target.length) target.length = Math.max(len + 1, len * 2);
+                target[len] = v;
+                this.growing.set(target, len + 1);
+              } else target.push(v);
+            } else {
+              stack.push(v);
+              this.appends(stack, target, stack.length - 1);
+            }
+            break;
+          }
+          case 0x75: {
+            // SETITEMS
+            if (marks.length === 0) throw new Error('could not find MARK');
+            const m = floor;
+            floor = marks.pop() as number;
+            if (m < 1 || m - 1 < floor) throw new Error(UNDERFLOW);
+            this.setItems(stack, stack[m - 1], m, m - 1);
+            break;
+          }
+          case 0x73: // SETITEM
+            if (stack.length - 3 < floor) throw new Error(UNDERFLOW);
+            this.setItems(stack, stack[stack.length - 3], stack.length - 2, stack.length - 3);
+            break;
+          case 0x85: // TUPLE1
+            if (stack.length - 1 < floor) throw new Error(UNDERFLOW);
+            stack[stack.length - 1] = this.tuple([stack[stack.length - 1]]);
+            break;
+          case 0x86: {
+            // TUPLE2
+            const n = stack.length;
+            if (n - 2 < floor) throw new Error(UNDERFLOW);
+            const t = this.tuple([stack[n - 2], stack[n - 1]]);
+            stack.length = n - 1;
+            stack[n - 2] = t;
+            break;
+          }
+          case 0x87: {
+            // TUPLE3
+            const n = stack.length;
+            if (n - 3 < floor) throw new Error(UNDERFLOW);
+            const t = this.tuple([stack[n - 3], stack[n - 2], stack[n - 1]]);
+            stack.length = n - 2;
+            stack[n - 3] = t;
+            break;
+          }
+          case 0x74: {
+            // TUPLE
+            if (marks.length === 0) throw new Error('could not find MARK');
+            const m = floor;
+            floor = marks.pop() as number;
+            const items = stack.slice(m);
+            stack.length = m;
+            stack.push(this.tuple(items));
+            break;
+          }
+          case 0x29: // EMPTY_TUPLE
+            stack.push(exact ? new Tuple() : []);
+            break;
+          case 0x95: {
+            // FRAME
+            if (pos + 8 > end) throw new Truncated(TRUNC);
+            const lo = dv.getUint32(pos, true);
+            const hi = dv.getUint32(pos + 4, true);
+            pos += 8;
+            if (hi !== 0 || lo > end - pos) throw new Truncated('pickle data was truncated (FRAME)');
+            break;
+          }
+          case 0x2e: // STOP
+            if (stack.length <= floor) throw new Error('unpickling stack underflow at STOP');
+            this.settle();
+            this.pos = pos;
+            return stack[stack.length - 1];
+          case 0x31: // POP_MARK
+            if (marks.length === 0) throw new Error('could not find MARK');
+            stack.length = floor;
+            floor = marks.pop() as number;
+            break;
+          case 0x30: // POP
+            if (marks.length > 0 && stack.length === floor) floor = marks.pop() as number;
+            else {
+              if (stack.length <= floor) throw new Error(UNDERFLOW);
+              stack.pop();
+            }
+            break;
+          case 0x6c: {
+            // LIST
+            if (marks.length === 0) throw new Error('could not find MARK');
+            const m = floor;
+            floor = marks.pop() as number;
+            const items = stack.slice(m);
+            stack.length = m;
+            stack.push(items);
+            break;
+          }
+          case 0x64: {
+            // DICT
+            if (marks.length === 0) throw new Error('could not find MARK');
+            const m = floor;
+            floor = marks.pop() as number;
+            const d = this.emptyDict();
+            stack.splice(m, 0, d);
+            this.setItems(stack, d, m + 1, m);
+            break;
+          }
+          case 0x91: {
+            // FROZENSET
+            if (marks.length === 0) throw new Error('could not find MARK');
+            const m = floor;
+            floor = marks.pop() as number;
+            const items = stack.slice(m);
+            stack.length = m;
+            stack.push(exact ? new FrozenSet(items) : new Set(items));
+            break;
+          }
+          case 0x90: {
+            // ADDITEMS
+            if (marks.length === 0) throw new Error('could not find MARK');
+            const m = floor;
+            floor = marks.pop() as number;
+            if (m < 1 || m - 1 < floor) throw new Error(UNDERFLOW);
+            const target = stack[m - 1];
+            if (!(target instanceof Set) || target instanceof FrozenSet) throw new Error('ADDITEMS target is not a set');
+            for (let i = m; i < stack.length; i++) target.add(stack[i]);
+            stack.length = m;
+            break;
+          }
+          case 0x8f: // EMPTY_SET
+            stack.push(new Set());
+            break;
+          case 0x32: // DUP
+            if (stack.length <= floor) throw new Error(UNDERFLOW);
+            stack.push(stack[stack.length - 1]);
+            break;
+          case 0x80: {
+            // PROTO
+            if (pos >= end) throw new Truncated(TRUNC);
+            const p = buf[pos++] as number;
+            if (p > 5) throw new Error(`unsupported pickle protocol: ${p}`);
+            break;
+          }
+          case 0x52: // REDUCE
+          case 0x81: {
+            // NEWOBJ
+            if (stack.length - 2 < floor) throw new Error(UNDERFLOW);
+            const args = stack.pop();
+            const fn = stack.pop();
+            stack.push(this.construct(fn, args, op === 0x52 ? 'reduce' : 'newobj'));
+            break;
+          }
+          case 0x92: {
+            // NEWOBJ_EX
+            if (stack.length - 3 < floor) throw new Error(UNDERFLOW);
+            const kwargs = stack.pop();
+            const args = stack.pop();
+            const cls = stack.pop();
+            stack.push(this.construct(cls, args, 'newobj_ex', kwargs));
+            break;
+          }
+          case 0x62: {
+            // BUILD
+            if (stack.length - 2 < floor) throw new Error(UNDERFLOW);
+            const state = stack.pop();
+            this.build(stack[stack.length - 1], state);
+            break;
+          }
+          case 0x93: {
+            // STACK_GLOBAL
+            if (stack.length - 2 < floor) throw new Error(UNDERFLOW);
+            const name = stack.pop();
+            const module = stack.pop();
+            if (typeof module !== 'string' || typeof name !== 'string') throw new Error('STACK_GLOBAL requires str');
+            stack.push(this.global(module, name));
+            break;
+          }
+          case 0x4c: // LONG1 / LONG4
+          case 0x8a:
+          case 0x8b: {
+            let n: number;
+            if (op === 0x8a) {
+              if (pos >= end) throw new Truncated(TRUNC);
+              n = buf[pos++] as number;
+            } else if (op === 0x8b) {
+              if (pos + 4 > end) throw new Truncated(TRUNC);
+              n = dv.getInt32(pos, true);
+              pos += 4;
+              if (n < 0) throw new Error('LONG pickle has negative byte count');
+            } else {
+              // LONG (text)
+              this.pos = pos;
+              let s = this.lineString();
+              pos = this.pos;
+              if (s.endsWith('L')) s = s.slice(0, -1);
+              stack.push(this.parseDecimal(s));
+              break;
+            }
+            if (n > this.maxIntBytes) throw new Error(`LONG of ${n} bytes exceeds the maxIntBytes limit`);
+            if (pos + n > end) throw new Truncated(TRUNC);
+            stack.push(decodeLong(buf, pos, n));
+            pos += n;
+            break;
+          }
+          case 0x43: // SHORT_BINBYTES
+          case 0x42: // BINBYTES
+          case 0x8e: // BINBYTES8
+          case 0x96: {
+            // BYTEARRAY8
+            let n: number;
+            if (op === 0x43) {
+              if (pos >= end) throw new Truncated(TRUNC);
+              n = buf[pos++] as number;
+            } else {
+              this.pos = pos;
+              n = this.readSize(op === 0x42 ? 4 : 8);
+              pos = this.pos;
+            }
+            this.length(pos, n);
+            const b = this.bytes(pos, pos + n);
+            pos += n;
+            stack.push(op === 0x96 && exact ? ByteArray.fromBytes(b) : b);
+            break;
+          }
+          default:
+            this.pos = pos;
+            if (op !== OP.STOP && !OPCODE_BY_CODE[op]) throw new Error(`invalid load key, '\\x${op.toString(16).padStart(2, '0')}'`);
+            this.rareOp(op, stack, marks, floor);
+            pos = this.pos;
+            // MARK-consuming rare ops (INST, OBJ) move the floor.
+            floor = this.floorOut;
+        }
+      }
+    } catch (e) {
+      this.opStart = start;
+      throw e;
+    }
+  }
+
+  private floorOut = 0;
+
+  /** Opcodes that are rare in practice (text forms, protocol 0/1 forms, globals, …). */
+  private rareOp(op: number, stack: unknown[], marks: number[], floor: number): void {
+    this.settle();
+    const buf = this.buf;
+    const dv = this.dv;
+    const exact = this.exact;
+    this.floorOut = floor;
+    const pop = (): unknown => {
+      if (stack.length <= this.floorOut) throw new Error(UNDERFLOW);
+      return stack.pop();
+    };
+    const popMark = (): number => {
+      if (marks.length === 0) throw new Error('could not find MARK');
+      const m = this.floorOut;
+      this.floorOut = marks.pop() as number;
+      return m;
+    };
+    switch (op) {
+      case OP.INT: {
+        const s = this.lineString();
+        if (s === '01') stack.push(true);
+        else if (s === '00') stack.push(false);
+        else stack.push(this.parseDecimal(s));
+        break;
+      }
+      case OP.FLOAT: {
+        const s = this.lineString().trim();
+        let v: number;
+        if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) v = Number(s);
+        else if (/^[+-]?(inf|infinity)$/i.test(s)) v = s.startsWith('-') ? -Infinity : Infinity;
+        else if (/^[+-]?nan$/i.test(s)) v = NaN;
+        else throw new Error(`could not convert string to float: '${s.slice(0, 40)}'`);
+        stack.push(exact ? new PyFloat(v) : v);
+        break;
+      }
+      case OP.STRING: {
+        const nl = this.readLine();
+        let s = this.pos;
+        let e = nl;
+        if (e > s && buf[e - 1] === 13) e--;
+        const q = buf[s];
+        if (e - s < 2 || (q !== 0x27 && q !== 0x22) || buf[e - 1] !== q) throw new Error('the STRING opcode argument must be quoted');
+        s++;
+        e--;
+        const b = escapeDecode(buf, s, e);
+        this.pos = nl + 1;
+        stack.push(this.py2str(b));
+        break;
+      }
+      case OP.BINSTRING:
+      case OP.SHORT_BINSTRING: {
+        let n: number;
+        if (op === OP.SHORT_BINSTRING) {
+          this.need(1);
+          n = buf[this.pos++] as number;
+        } else {
+          this.need(4);
+          n = dv.getInt32(this.pos, true);
+          this.pos += 4;
+          if (n < 0) throw new Error('BINSTRING pickle has negative byte count');
+        }
+        this.length(this.pos, n);
+        const b = this.bytes(this.pos, this.pos + n);
+        this.pos += n;
+        stack.push(this.py2str(b));
+        break;
+      }
+      case OP.UNICODE: {
+        const nl = this.readLine();
+        const s = rawUnicodeEscapeDecode(buf, this.pos, nl);
+        this.pos = nl + 1;
+        stack.push(s);
+        break;
+      }
+      case OP.BINUNICODE8: {
+        const n = this.readSize(8);
+        this.length(this.pos, n);
+        stack.push(this.str(this.pos, this.pos + n));
+        this.pos += n;
+        break;
+      }
+      case OP.NEXT_BUFFER: {
+        const it = this.buffers?.next();
+        if (!it) throw new Error('pickle stream refers to out-of-band data but no buffers argument was given');
+        if (it.done) throw new Error('not enough out-of-band buffers');
+        stack.push(it.value);
+        break;
+      }
+      case OP.READONLY_BUFFER: {
+        if (stack.length <= this.floorOut) throw new Error(UNDERFLOW);
+        const v = stack[stack.length - 1];
+        if (v instanceof ByteArray) stack[stack.length - 1] = Buffer.from(v);
+        break;
+      }
+      case OP.GET: {
+        const s = this.lineString();
+        if (!/^\s*\d+\s*$/.test(s)) throw new Error('bad GET argument');
+        stack.push(this.memoGet(Number(s)));
+        break;
+      }
+      case OP.PUT: {
+        const s = this.lineString();
+        if (!/^\s*\d+\s*$/.test(s)) throw new Error('bad PUT argument');
+        if (stack.length <= this.floorOut) throw new Error(UNDERFLOW);
+        this.memoPut(Number(s), stack[stack.length - 1]);
+        break;
+      }
+      case OP.GLOBAL: {
+        const module = this.lineString();
+        const name = this.lineString();
+        stack.push(this.global(module, name));
+        break;
+      }
+      case OP.EXT1:
+      case OP.EXT2:
+      case OP.EXT4: {
+        let code: number;
+        if (op === OP.EXT1) {
+          this.need(1);
+          code = buf[this.pos++] as number;
+        } else if (op === OP.EXT2) {
+          this.need(2);
+          code = dv.getUint16(this.pos, true);
+          this.pos += 2;
+        } else {
+          this.need(4);
+          code = dv.getInt32(this.pos, true);
+          this.pos += 4;
+        }
+        const ext = this.opts.extensions?.get(code);
+        if (!ext) throw new Error(`unregistered extension code ${code}`);
+        stack.push(this.global(ext[0], ext[1]));
+        break;
+      }
+      case OP.INST: {
+        const module = this.lineString();
+        const name = this.lineString();
+        const m = popMark();
+        const args = stack.slice(m);
+        stack.length = m;
+        stack.push(this.construct(this.global(module, name), args, 'inst'));
+        break;
+      }
+      case OP.OBJ: {
+        const m = popMark();
+        if (stack.length <= m) throw new Error('OBJ without a class');
+        const cls = stack[m];
+        const args = stack.slice(m + 1);
+        stack.length = m;
+        stack.push(this.construct(cls, args, 'obj'));
+        break;
+      }
+      case OP.PERSID: {
+        const pid = this.lineString();
+        stack.push(this.opts.persistentLoad ? this.opts.persistentLoad(pid) : new PyPersistentId(pid));
+        break;
+      }
+      case OP.BINPERSID: {
+        const pid = pop();
+        stack.push(this.opts.persistentLoad ? this.opts.persistentLoad(pid) : new PyPersistentId(pid));
+        break;
+      }
+      default:
+        throw new Error(`invalid load key, '\\x${op.toString(16).padStart(2, '0')}'`);
+    }
+  }
+
+  private checkTop(stack: unknown[], marks: number[]): void {
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= (marks[marks.length - 1] as number)))
+      throw new Error('unpickling stack underflow');
+  }
+
+  private readSize(width: 4 | 8): number {
+    this.need(width);
+    let n: number;
+    if (width === 4) n = this.dv.getUint32(this.pos, true);
+    else {
+      const big = this.dv.getBigUint64(this.pos, true);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('length exceeds the maxLength limit');
+      n = Number(big);
+    }
+    this.pos += width;
+    return n;
+  }
+
+  private parseDecimal(s: string): number | bigint {
+    const t = s.trim();
+    const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|\d+)$/.exec(t);
+    if (!m) throw new Error(`invalid literal for int(): '${t.slice(0, 40)}'`);
+    const digits = m[2] as string;
+    if (digits.length > this.maxIntDigits) throw new Error(`integer of ${digits.length} digits exceeds the maxIntDigits limit`);
+    if (digits.length <= 15 && /^\d+$/.test(digits)) {
+      const v = Number(digits);
+      return m[1] === '-' ? (v === 0 ? 0 : -v) : v;
+    }
+    const v = BigInt(digits);
+    return normalizeInt(m[1] === '-' ? -v : v);
+  }
+}
+
+const hooked = new WeakMap<object, PyClassHook>();
+

@@ -1,0 +1,524 @@
+/**
+ * The Python value model of `mpwire/pickle`: classes for Python types that have no exact JS
+ * counterpart. Every model knows how to reduce itself back to pickle terms through
+ * {@link pyReduce}, so the encoder needs no per-class code.
+ * @module
+ */
+
+/** A value's reduction: what the pickler writes to re-create it (Python's `__reduce_ex__` result). */
+export interface Reduction {
+  /** Module of the callable (or class), e.g. `'datetime'`. */
+  readonly module: string;
+  /** Qualified name of the callable (or class), e.g. `'datetime'`. */
+  readonly name: string;
+  /** Positional arguments. */
+  readonly args: readonly unknown[];
+  /** Keyword arguments (NEWOBJ_EX only). */
+  readonly kwargs?: Map<string, unknown> | undefined;
+  /** State given to BUILD, if any. */
+  readonly state?: unknown;
+  /** `'reduce'` (callable(*args)), `'newobj'` (cls.__new__(cls, *args)), `'newobj_ex'`, or the protocol 0/1 instance forms `'inst'`/`'obj'`. */
+  readonly via?: ObjectVia;
+  /** Items appended after creation (list subclasses, deque). */
+  readonly listItems?: readonly unknown[] | undefined;
+  /** Items set after creation (dict subclasses). */
+  readonly dictItems?: Iterable<readonly [unknown, unknown]> | undefined;
+}
+
+/** How a placeholder object was created in the pickle. */
+export type ObjectVia = 'reduce' | 'newobj' | 'newobj_ex' | 'inst' | 'obj';
+
+/**
+ * Symbol of the method that gives a value's {@link Reduction}. Implement it on your own classes
+ * to make them picklable: `[pyReduce]() { return { module: 'app', name: 'Point', args: [this.x, this.y] }; }`.
+ */
+export const pyReduce: unique symbol = Symbol.for('mpwire.pickle.reduce');
+/** Symbol of the method that receives BUILD state (Python's `__setstate__`). */
+export const pySetState: unique symbol = Symbol.for('mpwire.pickle.setstate');
+
+/** A value with a {@link pyReduce} method. */
+export interface Reducible {
+  [pyReduce](): Reduction;
+}
+
+/** True when `v` implements {@link pyReduce}. */
+export function isReducible(v: unknown): v is Reducible {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<Reducible>)[pyReduce] === 'function';
+}
+
+/** A Python `tuple` (exact mode; default mode gives plain arrays). */
+export class Tuple<T = unknown> extends Array<T> {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+}
+
+/** Make a {@link Tuple} from items. */
+export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
+  const t = new Tuple<T[number]>();
+  for (let i = 0; i < items.length; i++) t.push(items[i]);
+  return t;
+}
+
+/** A Python `float` (exact mode wraps every float so that `1.0` stays a float and never becomes an int). */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  valueOf(): number {
+    return this.value;
+  }
+  toString(): string {
+    return String(this.value);
+  }
+}
+
+/** A Python `bytearray` (exact mode; default mode gives a `Buffer`). */
+export class ByteArray extends Uint8Array {
+  /** Copy bytes into a new ByteArray. */
+  static fromBytes(b: Uint8Array): ByteArray {
+    const r = new ByteArray(b.length);
+    r.set(b);
+    return r;
+  }
+}
+
+/** A Python `frozenset` (exact mode; default mode gives a `Set`). */
+export class FrozenSet<T = unknown> extends Set<T> {}
+
+/** A reference to a Python global (a class or function) by module and qualified name. Nothing is imported. */
+export class PyGlobal {
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
+  toString(): string {
+    return `${this.module}.${this.name}`;
+  }
+}
+
+/** A persistent id (PERSID/BINPERSID); kept as is, never resolved. */
+export class PyPersistentId {
+  constructor(readonly pid: unknown) {}
+}
+
+/**
+ * An inert placeholder for an instance of a Python class mpwire has no model for: the callable,
+ * its arguments and the state given to BUILD. It re-encodes to the same opcodes' meaning.
+ */
+export class PyObject implements Reducible {
+  /** State from BUILD (`undefined` when there was none). */
+  state: unknown = undefined;
+  /** Items appended with APPEND/APPENDS (list subclasses). */
+  listItems: unknown[] | undefined = undefined;
+  /** Items set with SETITEM/SETITEMS (dict subclasses). */
+  dictItems: Map<unknown, unknown> | undefined = undefined;
+  constructor(
+    /** The callable or class, usually a {@link PyGlobal}. */
+    readonly callable: unknown,
+    /** Positional arguments. */
+    readonly args: unknown[] = [],
+    /** How it was created. */
+    readonly via: ObjectVia = 'reduce',
+    /** Keyword arguments (NEWOBJ_EX). */
+    readonly kwargs: Map<string, unknown> | undefined = undefined,
+  ) {}
+  /**
+   * The class being instantiated: the callable itself, or the class argument of
+   * `copyreg._reconstructor` / `copyreg.__newobj__` (protocol 0/1 forms).
+   */
+  get cls(): unknown {
+    const c = this.callable;
+    if (c instanceof PyGlobal && c.module === 'copyreg' && (c.name === '_reconstructor' || c.name === '__newobj__' || c.name === '__newobj_ex__'))
+      return this.args[0];
+    return c;
+  }
+  /** Module of the class, or `''` when it is not a global. */
+  get module(): string {
+    const c = this.cls;
+    return c instanceof PyGlobal ? c.module : '';
+  }
+  /** Qualified name of the class, or `''` when it is not a global. */
+  get name(): string {
+    const c = this.cls;
+    return c instanceof PyGlobal ? c.name : '';
+  }
+  [pyReduce](): Reduction {
+    const c = this.callable;
+    return {
+      module: c instanceof PyGlobal ? c.module : '',
+      name: c instanceof PyGlobal ? c.name : '',
+      args: this.args,
+      kwargs: this.kwargs,
+      state: this.state,
+      via: this.via,
+      listItems: this.listItems,
+      dictItems: this.dictItems,
+    };
+  }
+  [pySetState](state: unknown): void {
+    this.state = state;
+  }
+}
+
+function bytesOf(v: unknown, what: string): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === 'string') {
+    // Python 2 pickles carry these states as str, decoded here as latin-1 code units.
+    const b = new Uint8Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c > 255) throw new TypeError(`bad ${what} state`);
+      b[i] = c;
+    }
+    return b;
+  }
+  throw new TypeError(`bad ${what} state`);
+}
+
+const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+
+/** Python `datetime.timedelta`. */
+export class PyTimedelta implements Reducible {
+  constructor(
+    readonly days: number,
+    readonly seconds: number,
+    readonly microseconds: number,
+  ) {}
+  /** Total length in milliseconds (float). */
+  toMilliseconds(): number {
+    return this.days * 86_400_000 + this.seconds * 1000 + this.microseconds / 1000;
+  }
+  [pyReduce](): Reduction {
+    return { module: 'datetime', name: 'timedelta', args: [this.days, this.seconds, this.microseconds] };
+  }
+}
+
+/** Python `datetime.timezone` (a fixed offset). */
+export class PyTimezone implements Reducible {
+  constructor(
+    readonly offset: PyTimedelta,
+    readonly tzname: string | undefined = undefined,
+  ) {}
+  /** Offset east of UTC in milliseconds. */
+  get offsetMilliseconds(): number {
+    return this.offset.toMilliseconds();
+  }
+  [pyReduce](): Reduction {
+    return {
+      module: 'datetime',
+      name: 'timezone',
+      args: this.tzname === undefined ? [this.offset] : [this.offset, this.tzname],
+    };
+  }
+}
+
+/** Python `datetime.date`. */
+export class PyDate implements Reducible {
+  constructor(
+    readonly year: number,
+    readonly month: number,
+    readonly day: number,
+  ) {}
+  static fromState(s: unknown): PyDate {
+    const b = bytesOf(s, 'date');
+    if (b.length !== 4) throw new TypeError('bad date state');
+    return new PyDate((b[0] as number) * 256 + (b[1] as number), b[2] as number, b[3] as number);
+  }
+  /** Midnight UTC of this date. */
+  toDate(): Date {
+    const d = new Date(Date.UTC(2000, this.month - 1, this.day));
+    d.setUTCFullYear(this.year);
+    return d;
+  }
+  toString(): string {
+    return `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)}`;
+  }
+  [pyReduce](): Reduction {
+    return {
+      module: 'datetime',
+      name: 'date',
+      args: [Buffer.from([this.year >> 8, this.year & 255, this.month, this.day])],
+    };
+  }
+}
+
+/** Python `datetime.time` (microseconds, tzinfo and fold kept). */
+export class PyTime implements Reducible {
+  constructor(
+    readonly hour: number,
+    readonly minute: number,
+    readonly second: number,
+    readonly microsecond: number = 0,
+    readonly tzinfo: unknown = null,
+    readonly fold: number = 0,
+  ) {}
+  static fromState(s: unknown, tz: unknown): PyTime {
+    const b = bytesOf(s, 'time');
+    if (b.length !== 6) throw new TypeError('bad time state');
+    const h = b[0] as number;
+    const us = ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number);
+    return new PyTime(h & 127, b[1] as number, b[2] as number, us, tz ?? null, h > 127 ? 1 : 0);
+  }
+  toString(): string {
+    return `${pad(this.hour, 2)}:${pad(this.minute, 2)}:${pad(this.second, 2)}${this.microsecond ? '.' + pad(this.microsecond, 6) : ''}`;
+  }
+  [pyReduce](): Reduction {
+    const us = this.microsecond;
+    const st = Buffer.from([this.hour | (this.fold ? 128 : 0), this.minute, this.second, us >> 16, (us >> 8) & 255, us & 255]);
+    return { module: 'datetime', name: 'time', args: this.tzinfo == null ? [st] : [st, this.tzinfo] };
+  }
+}
+
+/** Python `datetime.datetime` (microseconds, tzinfo and fold kept). */
+export class PyDatetime implements Reducible {
+  constructor(
+    readonly year: number,
+    readonly month: number,
+    readonly day: number,
+    readonly hour: number = 0,
+    readonly minute: number = 0,
+    readonly second: number = 0,
+    readonly microsecond: number = 0,
+    readonly tzinfo: unknown = null,
+    readonly fold: number = 0,
+  ) {}
+  static fromState(s: unknown, tz: unknown): PyDatetime {
+    const b = bytesOf(s, 'datetime');
+    if (b.length !== 10) throw new TypeError('bad datetime state');
+    const m = b[2] as number;
+    const us = ((b[7] as number) << 16) | ((b[8] as number) << 8) | (b[9] as number);
+    return new PyDatetime(
+      (b[0] as number) * 256 + (b[1] as number),
+      m & 127,
+      b[3] as number,
+      b[4] as number,
+      b[5] as number,
+      b[6] as number,
+      us,
+      tz ?? null,
+      m > 127 ? 1 : 0,
+    );
+  }
+  /**
+   * Convert to a JS `Date` (millisecond precision). A naive datetime is read as UTC unless
+   * `naiveAs: 'local'`; an aware one uses its `timezone` offset.
+   */
+  toDate(naiveAs: 'utc' | 'local' = 'utc'): Date {
+    const ms = Math.floor(this.microsecond / 1000);
+    let d: Date;
+    if (this.tzinfo == null && naiveAs === 'local') {
+      d = new Date(2000, this.month - 1, this.day, this.hour, this.minute, this.second, ms);
+      d.setFullYear(this.year);
+      return d;
+    }
+    d = new Date(Date.UTC(2000, this.month - 1, this.day, this.hour, this.minute, this.second, ms));
+    d.setUTCFullYear(this.year);
+    if (this.tzinfo instanceof PyTimezone) d = new Date(d.getTime() - this.tzinfo.offsetMilliseconds);
+    return d;
+  }
+  /** Build a naive (UTC wall clock) or `timezone.utc`-aware datetime from a JS `Date`. */
+  static fromDate(d: Date, aware = false): PyDatetime {
+    return new PyDatetime(
+      d.getUTCFullYear(),
+      d.getUTCMonth() + 1,
+      d.getUTCDate(),
+      d.getUTCHours(),
+      d.getUTCMinutes(),
+      d.getUTCSeconds(),
+      d.getUTCMilliseconds() * 1000,
+      aware ? new PyTimezone(new PyTimedelta(0, 0, 0)) : null,
+    );
+  }
+  toString(): string {
+    return `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)} ${pad(this.hour, 2)}:${pad(this.minute, 2)}:${pad(this.second, 2)}${this.microsecond ? '.' + pad(this.microsecond, 6) : ''}`;
+  }
+  [pyReduce](): Reduction {
+    const us = this.microsecond;
+    const st = Buffer.from([
+      this.year >> 8,
+      this.year & 255,
+      this.month | (this.fold ? 128 : 0),
+      this.day,
+      this.hour,
+      this.minute,
+      this.second,
+      us >> 16,
+      (us >> 8) & 255,
+      us & 255,
+    ]);
+    return { module: 'datetime', name: 'datetime', args: this.tzinfo == null ? [st] : [st, this.tzinfo] };
+  }
+}
+
+/** Python `decimal.Decimal`, kept as its exact string form. */
+export class PyDecimal implements Reducible {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+  toNumber(): number {
+    return Number(this.value);
+  }
+  [pyReduce](): Reduction {
+    return { module: 'decimal', name: 'Decimal', args: [this.value] };
+  }
+}
+
+/** Python `fractions.Fraction`. */
+export class PyFraction implements Reducible {
+  constructor(
+    readonly numerator: bigint,
+    readonly denominator: bigint,
+  ) {}
+  static parse(s: string): PyFraction {
+    const m = /^\s*(-?\d+)(?:\/(\d+))?\s*$/.exec(s);
+    if (!m) throw new TypeError('bad Fraction state');
+    return new PyFraction(BigInt(m[1] as string), BigInt(m[2] ?? '1'));
+  }
+  toString(): string {
+    return this.denominator === 1n ? String(this.numerator) : `${this.numerator}/${this.denominator}`;
+  }
+  [pyReduce](): Reduction {
+    return { module: 'fractions', name: 'Fraction', args: [this.toString()] };
+  }
+}
+
+/** Python `complex`. */
+export class PyComplex implements Reducible {
+  constructor(
+    readonly real: number,
+    readonly imag: number,
+  ) {}
+  [pyReduce](): Reduction {
+    return { module: 'builtins', name: 'complex', args: [new PyFloat(this.real), new PyFloat(this.imag)] };
+  }
+}
+
+/** Python `range`. */
+export class PyRange implements Reducible {
+  constructor(
+    readonly start: number | bigint,
+    readonly stop: number | bigint,
+    readonly step: number | bigint = 1,
+  ) {}
+  [pyReduce](): Reduction {
+    return { module: 'builtins', name: 'range', args: [this.start, this.stop, this.step] };
+  }
+}
+
+/** Python `slice`. */
+export class PySlice implements Reducible {
+  constructor(
+    readonly start: unknown,
+    readonly stop: unknown,
+    readonly step: unknown,
+  ) {}
+  [pyReduce](): Reduction {
+    return { module: 'builtins', name: 'slice', args: [this.start, this.stop, this.step] };
+  }
+}
+
+/** Python `uuid.UUID`. */
+export class PyUUID implements Reducible {
+  /** Extra state besides `int` (e.g. `is_safe`), kept for re-encoding. */
+  extra: Map<unknown, unknown> | undefined = undefined;
+  constructor(readonly int: bigint) {}
+  /** Canonical `xxxxxxxx-xxxx-…` form. */
+  toString(): string {
+    const h = this.int.toString(16).padStart(32, '0');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  static parse(s: string): PyUUID {
+    return new PyUUID(BigInt('0x' + s.replace(/[-{}]|urn:uuid:/g, '')));
+  }
+  [pyReduce](): Reduction {
+    const st = new Map<unknown, unknown>();
+    if (this.extra) for (const [k, v] of this.extra) st.set(k, k === 'int' || (k instanceof Uint8Array && Buffer.from(k).toString('latin1') === 'int') ? this.int : v);
+    if (st.size === 0) st.set('int', this.int);
+    return { module: 'uuid', name: 'UUID', args: [], via: 'newobj', state: st };
+  }
+  [pySetState](state: unknown): void {
+    if (state instanceof Map) {
+      this.extra = state;
+      for (const [k, i] of state) {
+        if (k === 'int' || (k instanceof Uint8Array && Buffer.from(k).toString('latin1') === 'int'))
+          (this as { int: bigint }).int = typeof i === 'bigint' ? i : BigInt(i as number);
+      }
+    } else if (state && typeof state === 'object' && 'int' in state) {
+      const i = (state as { int: unknown }).int;
+      (this as { int: bigint }).int = typeof i === 'bigint' ? i : BigInt(i as number);
+      this.extra = new Map(Object.entries(state));
+    }
+  }
+}
+
+/** Python `collections.OrderedDict`. */
+export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> implements Reducible {
+  [pyReduce](): Reduction {
+    return { module: 'collections', name: 'OrderedDict', args: [], dictItems: this };
+  }
+}
+
+/** Python `collections.defaultdict`; `defaultFactory` is usually a {@link PyGlobal} such as `builtins.list`. */
+export class DefaultDict<K = unknown, V = unknown> extends Map<K, V> implements Reducible {
+  defaultFactory: unknown = null;
+  [pyReduce](): Reduction {
+    return { module: 'collections', name: 'defaultdict', args: [this.defaultFactory], dictItems: this };
+  }
+}
+
+/** Python `collections.Counter`. */
+export class Counter<K = unknown> extends Map<K, unknown> implements Reducible {
+  [pyReduce](): Reduction {
+    return { module: 'collections', name: 'Counter', args: [new Map(this)] };
+  }
+}
+
+/** Python `collections.deque`. */
+export class Deque<T = unknown> extends Array<T> implements Reducible {
+  maxlen: number | null = null;
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+  [pyReduce](): Reduction {
+    return { module: 'collections', name: 'deque', args: [Array.from(this), this.maxlen] };
+  }
+}
+
+/** A Python exception instance (type name, args and `__dict__` state). */
+export class PyException extends Error implements Reducible {
+  /** Instance `__dict__` (or other BUILD state). */
+  state: unknown = undefined;
+  constructor(
+    /** Python module, e.g. `'builtins'`. */
+    readonly module: string,
+    /** Python type name, e.g. `'KeyError'`. */
+    readonly type: string,
+    /** Exception arguments. */
+    readonly args: unknown[],
+  ) {
+    super(args.length === 1 ? String(args[0]) : args.length ? JSON.stringify(args, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) : '');
+  }
+  override get name(): string {
+    return this.type;
+  }
+  [pyReduce](): Reduction {
+    return { module: this.module, name: this.type, args: this.args, state: this.state };
+  }
+  [pySetState](state: unknown): void {
+    this.state = state;
+  }
+}
+
+/** The builtin exception names mapped to {@link PyException}. */
+export const BUILTIN_EXCEPTIONS: ReadonlySet<string> = new Set(
+  (
+    'BaseException Exception ArithmeticError AssertionError AttributeError BlockingIOError BrokenPipeError BufferError ' +
+    'ChildProcessError ConnectionAbortedError ConnectionError ConnectionRefusedError ConnectionResetError EOFError ' +
+    'EnvironmentError FileExistsError FileNotFoundError FloatingPointError GeneratorExit IOError ImportError ' +
+    'IndentationError IndexError InterruptedError IsADirectoryError KeyError KeyboardInterrupt LookupError MemoryError ' +
+    'ModuleNotFoundError NameError NotADirectoryError NotImplementedError OSError OverflowError PermissionError ' +
+    'ProcessLookupError RecursionError ReferenceError RuntimeError StopAsyncIteration StopIteration SyntaxError ' +
+    'SystemError SystemExit TabError TimeoutError TypeError UnboundLocalError UnicodeError ValueError ZeroDivisionError ' +
+    'Warning UserWarning DeprecationWarning RuntimeWarning StandardError'
+  ).split(' '),
+);
