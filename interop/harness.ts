@@ -46,11 +46,19 @@ export interface Peer {
 }
 
 export function startPeer(py: PythonInfo, script: string, args: string[], env: Record<string, string> = {}): Peer {
-  const proc = execa(py.path, [join(PEERS, script), ...args], {
+  return startCommand(py.path, [join(PEERS, script), ...args], { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...env });
+}
+
+/**
+ * Start any command as a peer (e.g. `docker exec … python peer.py …` for the container suite):
+ * stdout lines are collected and awaited as with {@link startPeer}; killed after 120 s.
+ */
+export function startCommand(file: string, argv: string[], env: Record<string, string> = {}): Peer {
+  const proc = execa(file, argv, {
     buffer: false,
     reject: false,
     lines: false,
-    env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...env },
+    env,
     timeout: 120_000,
   });
   const lines: string[] = [];
