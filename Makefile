@@ -11,6 +11,7 @@ help:
 	@echo "make bench      benchmarks against CPython peers and raw sockets"
 	@echo "make test-huge  frames over 2 GiB both ways against CPython 3.8+ (needs ~12 GiB of memory)"
 	@echo "make pythons    provision CPython 3.14 and 3.15 (Debian builds) into ~/.cache/mpwire/cpython"
+	@echo "make interop-docker  interop with the Python peer in Docker (own dockerd; root installs docker.io)"
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -47,7 +48,10 @@ bench: build
 	node bench/wire.mjs
 	node bench/pickle/bench.mjs
 
+interop-docker: build
+	bash docker/interop.sh
+
 test-huge: build
 	MPWIRE_HUGE=1 npx vitest run --project interop interop/huge.test.ts
 
-.PHONY: help deps build typecheck pythons test test-unit interop demo bench test-huge
+.PHONY: help deps build typecheck pythons test test-unit interop interop-docker demo bench test-huge

@@ -67,17 +67,6 @@ def sample_objects():
     ]
 
 
-def sample_objects():
-    big = 2 ** 100
-    return [
-        None, True, 0, -1, 255, 65536, 2 ** 31 - 1, -2 ** 31, 2 ** 63, -big, 1.5, -0.0, float('inf'),
-        u'', u'text', u'caf\xe9 \u20ac \U0001f600', b'', b'\x00\xffbytes', bytearray(b'ba'),
-        (), (1, u'two', (3.0,)), [1, [2, [3]]], {u'k': u'v', u'n': [1, 2]}, {1: u'int key', (1, 2): u'tuple key'},
-        set([1, 2, 3]), frozenset([u'a']), {u'nested': {u'list': [None, {u'x': b'y'}]}},
-        [u'x' * 70000],
-    ]
-
-
 def to_address(obj):
     return tuple(obj) if isinstance(obj, list) else str(obj)
 
@@ -147,21 +136,6 @@ def main():
                     sys.exit(1)
             conn.close()
             out('OK sent %d' % len(sizes))
-        elif mode == 'objects':
-            # send Python objects with Connection.send (the interpreter's default pickle protocol),
-            # expect each one back unchanged (type included) from the TS echo
-            address = to_address(json.loads(args[1]))
-            key = args[2]
-            conn = connection.Client(address, authkey=None if key == '-' else key.encode('utf-8'))
-            for obj in sample_objects():
-                conn.send(obj)
-                back = conn.recv()
-                if back != obj or type(back) is not type(obj):
-                    out('MISMATCH %r got %r' % (obj, back))
-                    sys.exit(1)
-            conn.send(u'bye')
-            conn.close()
-            out('OK objects %d' % len(sample_objects()))
         elif mode == 'objects':
             # send Python objects with Connection.send (the interpreter's default pickle protocol),
             # expect each one back unchanged (type included) from the TS echo
