@@ -42,11 +42,13 @@ interop: build pythons
 	npx vitest run --project interop
 
 demo: build
+	node examples/manager-demo.mjs
 	node examples/demo.mjs
 
 bench: build
 	node bench/wire.mjs
 	node bench/pickle/bench.mjs
+	node bench/managers/dict.mjs
 
 interop-docker: build
 	bash docker/interop.sh

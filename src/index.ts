@@ -39,6 +39,7 @@ export {
 } from './wire/index.js';
 export { dumps, loads, pickleCodec, type PickleCodec, type PickleCodecOptions } from './pickle/index.js';
 export { xmlCodec } from './xmlrpc/index.js';
+export { connectManager, ManagerClient, Proxy } from './managers/index.js';
 
 function withDefaultCodec<T extends { codec?: Codec }>(options: T | undefined): T {
   return { ...(options as T), codec: options?.codec ?? pickleCodec() };

@@ -1,0 +1,57 @@
+/**
+ * `mpwire/managers`: use Python `multiprocessing.managers` servers (BaseManager, SyncManager) from
+ * Node: shared queues, dicts, namespaces, locks… over the managers wire protocol.
+ * @module
+ */
+export { RemoteError } from '../errors.js';
+export { connectManager, ManagerClient, type ManagerOptions } from './client.js';
+export { managerCodec, type ManagerCodec, type ProxyHook, type Serializer } from './codec.js';
+export { Channel, ChannelPool, DEFAULT_MAX_CONNECTIONS } from './pool.js';
+export {
+  ERROR,
+  GETVALUE,
+  MANAGERS_MODULE,
+  PROXY,
+  RETURN,
+  SERVER_METHODS,
+  SYNC_MANAGER_REGISTRY,
+  TRACEBACK,
+  Token,
+  UNSERIALIZABLE,
+  errorFromException,
+  errorFromTraceback,
+  parseReply,
+  rebuildProxyReduction,
+  request,
+  type ProxyReference,
+  type RegistryEntry,
+  type Reply,
+  type ReplyKind,
+  type ServerMethod,
+  type TokenAddress,
+} from './protocol.js';
+export {
+  AcquirerProxy,
+  ArrayProxy,
+  AsyncResultProxy,
+  BarrierProxy,
+  ConditionProxy,
+  DEDICATED_TYPEIDS,
+  DictProxy,
+  EventProxy,
+  IteratorProxy,
+  ListProxy,
+  NamespaceProxy,
+  PROXY_TYPES,
+  PoolProxy,
+  Proxy,
+  pyFunction,
+  QueueProxy,
+  ValueProxy,
+  type AcquireOptions,
+  type CallOptions,
+  type ProxyClass,
+  type ProxyInit,
+  type PyFunction,
+  type QueueWaitOptions,
+} from './proxy.js';

@@ -1,0 +1,249 @@
+/**
+ * The message layer of `multiprocessing.managers` (PROTOCOL.md §5), shared by the client and the
+ * (later) server: request and reply shapes, the `Token`, `RebuildProxy` references found inside
+ * values, the server's method list, the SyncManager registry, and the mapping of replies to values
+ * or {@link RemoteError}s. Nothing here does I/O.
+ * @module
+ */
+import { RemoteError } from '../errors.js';
+import { PyException, PyGlobal, PyObject, type Reduction, pyReduce, pySetState, tuple } from '../pickle/index.js';
+
+/** Reply kinds a manager server sends (`(kind, value)` 2-tuples). */
+export const RETURN = '#RETURN';
+export const ERROR = '#ERROR';
+export const TRACEBACK = '#TRACEBACK';
+export const UNSERIALIZABLE = '#UNSERIALIZABLE';
+export const PROXY = '#PROXY';
+/** The fallback method every object answers with a pickled copy of the referent (`proxy._getvalue()`). */
+export const GETVALUE = '#GETVALUE';
+
+/** Reply kind. */
+export type ReplyKind = typeof RETURN | typeof ERROR | typeof TRACEBACK | typeof UNSERIALIZABLE | typeof PROXY;
+
+/**
+ * `Server.public` (identical in CPython 2.7–3.15): the methods that may be called with
+ * `ident = None`. Anything else is answered with a `#TRACEBACK` (`AssertionError`).
+ */
+export const SERVER_METHODS = [
+  'shutdown',
+  'create',
+  'accept_connection',
+  'get_methods',
+  'debug_info',
+  'number_of_objects',
+  'dummy',
+  'incref',
+  'decref',
+] as const;
+/** One of {@link SERVER_METHODS}. */
+export type ServerMethod = (typeof SERVER_METHODS)[number];
+
+/** The Python module every manager class lives in. */
+export const MANAGERS_MODULE = 'multiprocessing.managers';
+
+/** A manager address in Python's shape: `[host, port]`, a Unix path, or abstract-socket bytes. */
+export type TokenAddress = readonly [string, number] | string | Uint8Array | null;
+
+/**
+ * `multiprocessing.managers.Token`: names one shared object (`typeid`, server `address`, `id`).
+ * Pickles as Python does (`Token.__new__` + BUILD with the `(typeid, address, id)` state tuple).
+ */
+export class Token {
+  constructor(
+    /** Registry name of the object's type, e.g. `'dict'` or `'get_queue'`. */
+    public typeid: string,
+    /** The server's listener address as the server reports it (§5.5). */
+    public address: TokenAddress,
+    /** The object's ident, `'%x' % id(obj)` on the server. */
+    public id: string,
+  ) {}
+
+  [pyReduce](): Reduction {
+    const addr = Array.isArray(this.address) ? tuple(...(this.address as readonly unknown[])) : this.address;
+    return { module: MANAGERS_MODULE, name: 'Token', args: [], via: 'newobj', state: tuple(this.typeid, addr, this.id) };
+  }
+
+  [pySetState](state: unknown): void {
+    if (!Array.isArray(state) || state.length !== 3) throw new TypeError('Token state must be a 3-tuple');
+    const [typeid, address, id] = state as [unknown, unknown, unknown];
+    this.typeid = String(typeid);
+    this.id = String(id);
+    this.address = normalizeAddress(address);
+  }
+
+  toString(): string {
+    return `Token(typeid=${JSON.stringify(this.typeid)}, address=${formatTokenAddress(this.address)}, id=${JSON.stringify(this.id)})`;
+  }
+}
+
+function normalizeAddress(a: unknown): TokenAddress {
+  if (a === null || a === undefined) return null;
+  if (typeof a === 'string' || a instanceof Uint8Array) return a;
+  if (Array.isArray(a) && a.length >= 2) return [String(a[0]), Number(a[1])];
+  return null;
+}
+
+function formatTokenAddress(a: TokenAddress): string {
+  if (a === null) return 'None';
+  if (typeof a === 'string') return JSON.stringify(a);
+  if (a instanceof Uint8Array) return `b${JSON.stringify(Buffer.from(a).toString('latin1'))}`;
+  return `(${JSON.stringify(a[0])}, ${a[1]})`;
+}
+
+/**
+ * A pickled proxy found inside a value: `RebuildProxy(func, token, serializer, kwds)` (§5.5).
+ * A receiving client turns it into a live proxy and increfs, as CPython's unpickling does.
+ */
+export interface ProxyReference {
+  /** The proxy class the sender used (e.g. `DictProxy`, `AutoProxy`). */
+  readonly func: unknown;
+  readonly token: Token;
+  readonly serializer: string;
+  /** `kwds` of RebuildProxy; `exposed` is set for AutoProxy. */
+  readonly exposed: readonly string[] | undefined;
+}
+
+/** Read `exposed` out of RebuildProxy's kwds (a plain object or a Map). */
+export function exposedFromKwds(kwds: unknown): readonly string[] | undefined {
+  let v: unknown;
+  if (kwds instanceof Map) v = kwds.get('exposed');
+  else if (kwds && typeof kwds === 'object') v = (kwds as Record<string, unknown>)['exposed'];
+  return Array.isArray(v) ? v.map(String) : undefined;
+}
+
+/**
+ * The reduction of a proxy sent inside a value: `RebuildProxy(AutoProxy, token, serializer,
+ * {'exposed': exposed})`, which a Python receiver (client or the server itself) can always rebuild.
+ */
+export function rebuildProxyReduction(token: Token, serializer: string, exposed: readonly string[] | null, proxyClass = 'AutoProxy'): Reduction {
+  const kwds = new Map<string, unknown>();
+  // AutoProxy needs `exposed` (else the receiver asks get_methods); named classes know theirs.
+  // CPython 3.6's AutoProxy cannot be rebuilt inside the server (no `manager_owned` parameter),
+  // so a named class is used whenever one is known.
+  if (proxyClass === 'AutoProxy' && exposed) kwds.set('exposed', tuple(...exposed));
+  return {
+    module: MANAGERS_MODULE,
+    name: 'RebuildProxy',
+    args: [new PyGlobal(MANAGERS_MODULE, proxyClass), token, serializer, kwds],
+  };
+}
+
+/** A request 4-tuple `(ident, methodname, args, kwds)` ready for a codec. */
+export function request(ident: string | null, method: string, args: readonly unknown[] = [], kwds?: unknown): unknown[] {
+  return tuple(ident, method, tuple(...args), kwds ?? {});
+}
+
+/** A decoded reply. */
+export interface Reply {
+  kind: string;
+  value: unknown;
+}
+
+/** Split a decoded `(kind, value)` reply; throws a {@link ManagerProtocolError}-style `RemoteError` on other shapes. */
+export function parseReply(msg: unknown): Reply {
+  if (Array.isArray(msg) && msg.length === 2 && typeof msg[0] === 'string') return { kind: msg[0], value: msg[1] };
+  throw new RemoteError(`Unrecognized message from manager: ${describe(msg)}`);
+}
+
+function describe(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))?.slice(0, 200) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Last non-empty line of a traceback text, e.g. `"KeyError: 'x'"`. */
+export function lastLine(text: string): string {
+  // With chained exceptions the first one is the cause ("During handling of the above exception").
+  const first = text.split(/\n\s*During handling of the above exception, another exception occurred:\s*\n/)[0] ?? text;
+  const lines = first.trimEnd().split('\n');
+  // The exception line ("pkg.Name: message"); 3.11+ may add notes after it.
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i] as string;
+    if (/^[A-Za-z_][\w.]*(: |$)/.test(l) && !l.startsWith(' ')) return l.trim();
+  }
+  return (lines[lines.length - 1] ?? '').trim();
+}
+
+/** Python's `str(exc)` for an exception with these args. */
+function excStr(args: readonly unknown[]): string {
+  if (args.length === 0) return '';
+  if (args.length === 1) return typeof args[0] === 'string' ? args[0] : describe(args[0]);
+  return describe(args);
+}
+
+/**
+ * Turn the value of an `#ERROR` reply (the pickled exception) into a {@link RemoteError} with the
+ * Python type name, module and args; `cause` keeps the decoded exception (with its `__dict__`
+ * state). xmlrpclib servers send a struct of attributes instead (§5.10), kept as `args[0]`.
+ */
+export function errorFromException(exc: unknown): RemoteError {
+  if (exc instanceof PyException) {
+    const msg = exc.type + (exc.args.length ? `: ${excStr(exc.args)}` : '');
+    return new RemoteError(msg, { type: exc.type, module: exc.module, args: exc.args }, { cause: exc });
+  }
+  if (exc instanceof PyObject) {
+    const args = exc.args;
+    const name = exc.name.split('.').pop() ?? exc.name;
+    const msg = name + (args.length ? `: ${excStr(args)}` : '');
+    return new RemoteError(msg, { type: name, module: exc.module, args }, { cause: exc });
+  }
+  return new RemoteError(`remote error: ${describe(exc)}`, { args: [exc] });
+}
+
+/** `#TRACEBACK` / `#UNSERIALIZABLE` text → {@link RemoteError} carrying the text. */
+export function errorFromTraceback(kind: string, text: unknown): RemoteError {
+  const tb = typeof text === 'string' ? text : describe(text);
+  const prefix = kind === UNSERIALIZABLE ? 'Unserializable message: ' : '';
+  return new RemoteError(prefix + (lastLine(tb) || 'remote traceback'), { traceback: tb });
+}
+
+/** One SyncManager registry entry (§5.8): the proxy class and the exposed methods CPython 3.8–3.13 use. */
+export interface RegistryEntry {
+  /** Python proxy class name. */
+  readonly proxy: string;
+  /** Exposed methods; `null` when the server computes them (AutoProxy). */
+  readonly exposed: readonly string[] | null;
+  /** Methods whose results are returned as new shared objects of the named typeid. */
+  readonly methodToTypeid?: Readonly<Record<string, string>>;
+  /** False for typeids only produced by methods (`Iterator`, `AsyncResult`). */
+  readonly create?: boolean;
+}
+
+const ACQUIRER = ['acquire', 'release'];
+
+/**
+ * The SyncManager registry (3.8–3.13; `registry_dump.py`). Clients trust the `exposed` tuple the
+ * server returns; this table documents the defaults and serves the later server.
+ */
+export const SYNC_MANAGER_REGISTRY: Readonly<Record<string, RegistryEntry>> = {
+  Queue: { proxy: 'AutoProxy', exposed: null },
+  JoinableQueue: { proxy: 'AutoProxy', exposed: null },
+  Event: { proxy: 'EventProxy', exposed: ['is_set', 'set', 'clear', 'wait'] },
+  Lock: { proxy: 'AcquirerProxy', exposed: ACQUIRER },
+  RLock: { proxy: 'AcquirerProxy', exposed: ACQUIRER },
+  Semaphore: { proxy: 'AcquirerProxy', exposed: ACQUIRER },
+  BoundedSemaphore: { proxy: 'AcquirerProxy', exposed: ACQUIRER },
+  Condition: { proxy: 'ConditionProxy', exposed: ['acquire', 'release', 'wait', 'notify', 'notify_all'] },
+  Barrier: { proxy: 'BarrierProxy', exposed: ['__getattribute__', 'wait', 'abort', 'reset'] },
+  Pool: {
+    proxy: 'PoolProxy',
+    exposed: ['apply', 'apply_async', 'close', 'imap', 'imap_unordered', 'join', 'map', 'map_async', 'starmap', 'starmap_async', 'terminate'],
+    methodToTypeid: { apply_async: 'AsyncResult', map_async: 'AsyncResult', starmap_async: 'AsyncResult', imap: 'Iterator', imap_unordered: 'Iterator' },
+  },
+  list: {
+    proxy: 'ListProxy',
+    exposed: ['__add__', '__contains__', '__delitem__', '__getitem__', '__len__', '__mul__', '__reversed__', '__rmul__', '__setitem__', 'append', 'count', 'extend', 'index', 'insert', 'pop', 'remove', 'reverse', 'sort', '__imul__'],
+  },
+  dict: {
+    proxy: 'DictProxy',
+    exposed: ['__contains__', '__delitem__', '__getitem__', '__iter__', '__len__', '__setitem__', 'clear', 'copy', 'get', 'items', 'keys', 'pop', 'popitem', 'setdefault', 'update', 'values'],
+    methodToTypeid: { __iter__: 'Iterator' },
+  },
+  Value: { proxy: 'ValueProxy', exposed: ['get', 'set'] },
+  Array: { proxy: 'ArrayProxy', exposed: ['__len__', '__getitem__', '__setitem__'] },
+  Namespace: { proxy: 'NamespaceProxy', exposed: ['__getattribute__', '__setattr__', '__delattr__'] },
+  Iterator: { proxy: 'IteratorProxy', exposed: ['__next__', 'send', 'throw', 'close'], create: false },
+  AsyncResult: { proxy: 'AutoProxy', exposed: null, create: false },
+};
