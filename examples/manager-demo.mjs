@@ -1,12 +1,15 @@
 // mpwire managers demo: a Python `BaseManager` serves a job queue and a results dict; Node enqueues
 // jobs, Python worker processes consume them, and Node collects the results with a progress bar.
 // Everything is started and stopped here; exits 0. Run `npm run build` first (or `make demo`).
+import cliProgress from 'cli-progress';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPythons } from '../dist/bridge/find-pythons.js';
 import { DictProxy, QueueProxy, connectManager } from '../dist/managers/index.js';
+
+const { SingleBar, Presets } = cliProgress;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const AUTHKEY = 'manager-demo';
@@ -30,11 +33,6 @@ function start(python, script, args) {
   });
   child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   return child;
-}
-
-function bar(done, total, width = 40) {
-  const filled = Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(done).padStart(String(total).length)}/${total}`;
 }
 
 /** The same computation as manager_worker.py, to check the results. */
@@ -75,19 +73,19 @@ for (let id = 0; id < JOBS; id++) {
 }
 for (let i = 0; i < WORKERS; i++) await jobs.put(null);
 
-const tty = process.stdout.isTTY;
-let shown = -1;
+// Progress output through cli-progress (redrawn in a terminal, a line every half second otherwise).
+const progress = new SingleBar(
+  { format: '  [{bar}] {value}/{total} results', barsize: 40, noTTYOutput: true, notTTYSchedule: 500, hideCursor: true },
+  Presets.legacy,
+);
+progress.start(JOBS, 0);
 for (;;) {
   const n = await results.size();
-  if (tty) process.stdout.write(`\r  ${bar(n, JOBS)}`);
-  else if (Math.floor((n * 4) / JOBS) !== shown) {
-    shown = Math.floor((n * 4) / JOBS);
-    console.log(`  ${bar(n, JOBS)}`);
-  }
+  progress.update(n);
   if (n >= JOBS) break;
   await new Promise((r) => setTimeout(r, 100));
 }
-if (tty) process.stdout.write('\n');
+progress.stop();
 
 const codes = await Promise.all(workers.map((w) => w.exited));
 for (const w of workers) for (const l of w.lines) console.log(`  ${l}`);
