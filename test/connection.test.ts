@@ -9,6 +9,7 @@ import {
   ProtocolError,
   TimeoutError,
   Connection,
+  MpwireError,
   jsonCodec,
   listen,
   connect,
@@ -289,6 +290,25 @@ describe('Connection over TCP with scripted bytes', () => {
     await conn.sendBytes(Buffer.from('end'));
     await new Promise((r) => setTimeout(r, 200));
     expect(received).toBeGreaterThan(sent * chunk.length);
+    await close();
+  });
+
+  it('many concurrent sends to a peer that does not read add no stream listeners and fail typed on close', async () => {
+    const { conn, raw, close } = await rawPeer();
+    raw.pause();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on('warning', onWarning);
+    // small frames take the copy-and-write path, whose backpressure waits for 'drain'
+    const small = Buffer.alloc(16 * 1024, 1);
+    const sends = Array.from({ length: 600 }, () => conn.sendBytes(small));
+    const settled = Promise.allSettled(sends);
+    await new Promise((r) => setTimeout(r, 100));
+    raw.destroy();
+    const results = await settled;
+    process.off('warning', onWarning);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(MpwireError);
     await close();
   });
 

@@ -40,6 +40,11 @@ interface Poller {
   resolve(ready: boolean): void;
 }
 
+interface DrainWaiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 /** Options of {@link Connection} construction from a stream (internal and for bridges). */
 export interface StreamConnectionOptions extends ConnectionOptions {
   readable?: boolean;
@@ -84,6 +89,7 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   readonly #highWaterMark: number;
   readonly #readers: Reader[] = [];
   readonly #pollers: Poller[] = [];
+  readonly #drainWaiters: DrainWaiter[] = [];
   /** Error delivered to readers once the queued frames are consumed (EOF, protocol error). */
   #endError: MpwireError | undefined;
   #closed = false;
@@ -118,8 +124,15 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     });
     stream.on('data', (chunk: Buffer) => this.#onData(chunk));
     stream.on('end', () => this.#onEnd());
-    stream.on('error', (err: Error) => this.#onError(err));
-    stream.on('close', () => this.#onEnd());
+    stream.on('error', (err: Error) => {
+      this.#onError(err);
+      this.#settleDrainWaiters(new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err }));
+    });
+    stream.on('drain', () => this.#settleDrainWaiters(undefined));
+    stream.on('close', () => {
+      this.#onEnd();
+      this.#settleDrainWaiters(this.#closed ? new ConnectionClosedError() : new ProtocolError('connection closed while sending', 'socket'));
+    });
     if (!readable) stream.pause();
   }
 
@@ -492,35 +505,30 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     );
   }
 
+  /**
+   * Wait for the stream's next 'drain'. All waiting senders share one set of stream listeners
+   * (attached in the constructor), so any number of concurrent sends adds no listeners.
+   */
   #drain(options: WaitOptions | undefined): Promise<void> {
-    const stream = this.#stream;
     return waitFor<void>(
       options,
       (resolve, reject) => {
-        const cleanup = (): void => {
-          stream.off('drain', onDrain);
-          stream.off('close', onClose);
-          stream.off('error', onErr);
+        const waiter: DrainWaiter = { resolve, reject };
+        this.#drainWaiters.push(waiter);
+        return () => {
+          const i = this.#drainWaiters.indexOf(waiter);
+          if (i >= 0) this.#drainWaiters.splice(i, 1);
         };
-        const onDrain = (): void => {
-          cleanup();
-          resolve();
-        };
-        const onClose = (): void => {
-          cleanup();
-          reject(this.#closed ? new ConnectionClosedError() : new ProtocolError('connection closed while sending', 'socket'));
-        };
-        const onErr = (err: Error): void => {
-          cleanup();
-          reject(new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err }));
-        };
-        stream.on('drain', onDrain);
-        stream.on('close', onClose);
-        stream.on('error', onErr);
-        return cleanup;
       },
       'send',
     );
+  }
+
+  #settleDrainWaiters(err: Error | undefined): void {
+    for (const w of this.#drainWaiters.splice(0)) {
+      if (err) w.reject(err);
+      else w.resolve();
+    }
   }
 
   // ---------------------------------------------------------------- lifecycle

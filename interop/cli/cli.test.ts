@@ -1,0 +1,341 @@
+/**
+ * The `mpwire` CLI run as a subprocess (execa, the compiled package) against live Python peers:
+ * listen, send (values and files), probe, check (CPython Listeners of every version pass; broken
+ * TS servers fail on their flaw), dis, and the failure messages and exit codes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash, randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PythonInfo } from '../../src/bridge/find-pythons.js';
+import { Matrix, atLeast, interpreters, label } from '../harness.js';
+import { EXPECTED_FAILS, type Flaw, startBroken } from './broken-servers.js';
+import { cliPath } from './build.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const found = await interpreters();
+const py3 = found.filter((p) => p.versionTuple[0] === 3);
+const py2 = found.find((p) => p.versionTuple[0] === 2);
+const newest = py3[py3.length - 1] as PythonInfo;
+const matrix = new Matrix('mpwire check against CPython Listeners');
+let CLI = '';
+
+beforeAll(() => {
+  CLI = cliPath();
+}, 120_000);
+
+afterAll(() => {
+  console.log(matrix.render(found));
+});
+
+function mpwire(args: string[], options: { input?: string | Buffer; timeout?: number } = {}) {
+  return execa(process.execPath, [CLI, ...args], { reject: false, timeout: options.timeout ?? 90_000, ...(options.input === undefined ? {} : { input: options.input }) });
+}
+
+/** Start a Python peer script and wait for its "ADDRESS host port" line. */
+async function peer(py: PythonInfo, script: string, args: string[]) {
+  const proc = execa(py.path, [join(HERE, script), ...args], { reject: false, buffer: false, env: { PYTHONUNBUFFERED: '1' } });
+  const lines: string[] = [];
+  let partial = '';
+  let onLine: (() => void) | undefined;
+  proc.stdout?.setEncoding('utf8');
+  proc.stdout?.on('data', (d: string) => {
+    partial += d;
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    onLine?.();
+  });
+  proc.stderr?.resume();
+  const waitLine = (prefix: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const look = (): void => {
+        const l = lines.find((x) => x.startsWith(prefix));
+        if (l !== undefined) {
+          onLine = undefined;
+          resolve(l.slice(prefix.length));
+        }
+      };
+      onLine = look;
+      look();
+      void proc.then((r) => reject(new Error(`${script} exited (${r.exitCode}) before '${prefix}'`)));
+    });
+  const [host, port] = (await waitLine('ADDRESS ')).split(' ');
+  return { proc, address: `${host}:${port}`, waitLine, lines, stop: () => proc.kill('SIGKILL') };
+}
+
+describe('mpwire check', () => {
+  it.each(found.map((py) => [label(py), py] as const))('passes against a CPython %s echo Listener', async (name, py) => {
+    await matrix.record(name, 'check: all pass', async () => {
+      const server = await peer(py, 'echo_server.py', ['k3y']);
+      try {
+        const dir = mkdtempSync(join(tmpdir(), 'mpwire-check-'));
+        const report = join(dir, 'report.json');
+        const r = await mpwire(['check', server.address, '--authkey', 'k3y', '--report', report]);
+        expect(r.stderr).toBe('');
+        expect(r.exitCode, r.stdout).toBe(0);
+        const json = JSON.parse(readFileSync(report, 'utf8')) as { failed: number; results: Array<{ test: string; status: string; detail: string }> };
+        expect(json.failed).toBe(0);
+        const status = Object.fromEntries(json.results.map((x) => [x.test, x.status]));
+        for (const t of ['round 1: server accepts our answer', 'wrong key gets #FAILURE#', 'handshake maxlength: 300-byte answer refused', 'frame 0 B', 'frame 64 KiB', 'frame 16 MiB']) {
+          expect(status[t], t).toBe('PASS');
+        }
+        for (let p = 0; p <= 5; p++) expect(status[`pickle echo, protocol ${p}`]).toBe('PASS');
+        for (const d of ['bare 20-byte challenge', '{md5} challenge', '{sha256} challenge', '{sha384} challenge', '{sha3_256} challenge', '{sha3_384} challenge']) {
+          expect(status[`round 2: ${d}`], d).toBe('PASS');
+        }
+        // The 3.8+ reader understands the extended header; older ones read it as an empty frame.
+        expect(status['extended header (-1 + 8-byte length)']).toBe(atLeast(py, 3, 8) ? 'PASS' : 'SKIP');
+        const greeting = json.results[0]?.detail ?? '';
+        expect(greeting).toContain(atLeast(py, 3, 12) ? '{sha256}' : 'legacy');
+      } finally {
+        server.stop();
+      }
+    });
+  });
+
+  it.each(Object.keys(EXPECTED_FAILS) as Flaw[])('catches a broken TS server: %s', async (flaw) => {
+    const server = await startBroken(flaw, 'k3y');
+    try {
+      const r = await mpwire(['check', server.address, '--authkey', 'k3y', '--timeout', '1500', '--json']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^mpwire: \d+ of \d+ checks failed against 127\.0\.0\.1:\d+$/);
+      const json = JSON.parse(r.stdout) as { results: Array<{ test: string; status: string }> };
+      const failed = json.results.filter((x) => x.status === 'FAIL').map((x) => x.test);
+      expect(failed.length).toBeGreaterThan(0);
+      for (const t of failed) expect(t, `${flaw}: unexpected FAIL of ${t}`).toMatch(EXPECTED_FAILS[flaw]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('mpwire probe', () => {
+  const picks = [py2, found.find((p) => p.versionTuple[0] === 3 && p.versionTuple[1] === 11), newest].filter((p): p is PythonInfo => p !== undefined);
+  it.each(picks.map((py) => [label(py), py] as const))('recognises a CPython %s manager', async (_name, py) => {
+    const server = await peer(py, 'manager_server.py', ['mgr']);
+    try {
+      const r = await mpwire(['probe', server.address, '--authkey', 'mgr', '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const rep = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect(rep.auth).toBe(atLeast(py, 3, 12) ? 'modern' : 'legacy');
+      expect(rep.keyAccepted).toBe(true);
+      expect(rep.manager).toBe(true);
+      const proto = py.versionTuple[0] === 2 ? 2 : atLeast(py, 3, 14) ? 5 : atLeast(py, 3, 8) ? 4 : 3;
+      expect(rep.replyProtocol).toBe(proto);
+      expect(String(rep.verdict)).toMatch(/^OK: .*manager$/);
+      const text = await mpwire(['probe', server.address, '--authkey', 'mgr']);
+      expect(text.stdout.split('\n').pop()).toMatch(/^verdict +OK: /);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('reports an echo server, a missing key, a wrong key and a dead port with non-zero exits', async () => {
+    const server = await peer(newest, 'echo_server.py', ['k3y']);
+    try {
+      const ok = await mpwire(['probe', server.address, '--authkey', 'k3y']);
+      expect(ok.exitCode).toBe(0);
+      expect(ok.stdout).toMatch(/echo +bytes/);
+      expect(ok.stdout).toMatch(/verdict +OK: .*echoes bytes/);
+      const nokey = await mpwire(['probe', server.address]);
+      expect(nokey.exitCode).toBe(3);
+      expect(nokey.stderr).toBe('mpwire: FAIL: the server requires an authkey (pass --authkey)');
+      const wrong = await mpwire(['probe', server.address, '--authkey', 'nope']);
+      expect(wrong.exitCode).toBe(3);
+      expect(wrong.stdout).toMatch(/key +REJECTED/);
+      expect(wrong.stderr).toBe('mpwire: FAIL: the server rejected the key (#FAILURE#)');
+    } finally {
+      server.stop();
+    }
+    const dead = await mpwire(['probe', '127.0.0.1:1']);
+    expect(dead.exitCode).toBe(1);
+    expect(dead.stderr).toBe('mpwire: cannot connect to 127.0.0.1:1: ECONNREFUSED');
+  });
+});
+
+describe('mpwire manager', () => {
+  it.each([py2, newest].filter((p): p is PythonInfo => p !== undefined).map((py) => [label(py), py] as const))(
+    'creates and calls on a CPython %s manager, with one-line remote errors',
+    async (_name, py) => {
+      const server = await peer(py, 'manager_server.py', ['mgr']);
+      try {
+        const created = await mpwire(['manager', server.address, 'get_store', '--authkey', 'mgr']);
+        expect(created.exitCode, created.stderr).toBe(0);
+        expect(created.stdout).toMatch(/^<get_store proxy, id \w+>\nmethods: .*\bupdate\b/);
+        const put = await mpwire(['manager', server.address, 'get_store', 'update', "{'k': [1, 2.5, (3, 'x')]}", '--authkey', 'mgr']);
+        expect(put.exitCode, put.stderr).toBe(0);
+        expect(put.stdout).toBe('None');
+        const got = await mpwire(['manager', server.address, 'get_store', 'get', 'k', '--authkey', 'mgr']);
+        expect(got.exitCode, got.stderr).toBe(0);
+        expect(got.stdout).toBe("[1, 2.5, (3, 'x')]");
+        const json = await mpwire(['manager', server.address, 'get_store', 'get', 'k', '--authkey', 'mgr', '--json']);
+        expect(JSON.parse(json.stdout)).toEqual([1, 2.5, [3, 'x']]);
+        const bad = await mpwire(['manager', server.address, 'get_store', 'get', '--authkey', 'mgr']);
+        expect(bad.exitCode).toBe(1);
+        expect(bad.stderr.split('\n')).toHaveLength(1);
+        expect(bad.stderr).toMatch(/^mpwire: .*TypeError/);
+        const unknown = await mpwire(['manager', server.address, 'nope', '--authkey', 'mgr']);
+        expect(unknown.exitCode).toBe(1);
+        expect(unknown.stderr.split('\n')).toHaveLength(1);
+        const wrongKey = await mpwire(['manager', server.address, 'get_store', '--authkey', 'bad']);
+        expect(wrongKey.exitCode).toBe(3);
+        expect(wrongKey.stderr.split('\n')).toHaveLength(1);
+      } finally {
+        server.stop();
+      }
+    },
+  );
+});
+
+describe('mpwire listen', () => {
+  it.each([py2, newest].filter((p): p is PythonInfo => p !== undefined).map((py) => [label(py), py] as const))(
+    'prints what a CPython %s client sends, as Python reprs and as JSON, and echoes',
+    async (_name, py) => {
+      const proc = execa(process.execPath, [CLI, 'listen', ':0', '--authkey', 'k', '--count', '3', '--echo'], { reject: false, buffer: true });
+      const address = await new Promise<string>((resolve) => {
+        proc.stderr?.on('data', (d: Buffer) => {
+          const m = /listening on (\S+)/.exec(d.toString());
+          if (m) resolve(m[1] as string);
+        });
+      });
+      const [host, port] = address.split(':');
+      const client = `
+import sys
+from multiprocessing.connection import Client
+c = Client((${JSON.stringify(host)}, ${port}), authkey=b'k')
+for v in [(1, 2.0, u'x\\u00e9'), {u'k': [None, True]}, b'\\x00raw']:
+    c.send(v)
+    sys.stdout.write(repr(c.recv() == v) + '\\n')
+c.close()
+`;
+      const r = execFileSync(py.path, ['-c', client], { encoding: 'utf8' });
+      expect(r.trim().split('\n')).toEqual(['True', 'True', 'True']);
+      const done = await proc;
+      expect(done.exitCode).toBe(0);
+      const lines = String(done.stdout).trim().split('\n');
+      // Python 2's b'...' is a str, which arrives as text.
+      expect(lines).toEqual(["(1, 2.0, 'xé')", "{'k': [None, True]}", py.versionTuple[0] === 2 ? "'\\x00raw'" : "b'\\x00raw'"]);
+    },
+  );
+
+  it('--json and --codec bytes', async () => {
+    const proc = execa(process.execPath, [CLI, 'listen', ':0', '--count', '1', '--json'], { reject: false });
+    const address = await new Promise<string>((resolve) => {
+      proc.stderr?.on('data', (d: Buffer) => {
+        const m = /listening on (\S+)/.exec(d.toString());
+        if (m) resolve(m[1] as string);
+      });
+    });
+    const [host, port] = address.split(':');
+    execFileSync(newest.path, ['-c', `from multiprocessing.connection import Client\nc = Client((${JSON.stringify(host)}, ${port}))\nc.send({'a': (1, 2.5), 'b': b'\\xff'})\nc.close()`]);
+    const done = await proc;
+    expect(JSON.parse(String(done.stdout))).toEqual({ a: [1, 2.5], b: { $bytes: 'ff' } });
+  });
+});
+
+describe('mpwire send', () => {
+  it('sends a Python literal that CPython receives exactly, and prints the reply', async () => {
+    const server = await peer(newest, 'receiver.py', ['k', 'obj', '2']);
+    try {
+      const literal = "(1, 2.0, 'x', b'y', None, {1: [True], 'k': {2, 3}}, 1000000000000000000000000000000)";
+      const r = await mpwire(['send', server.address, literal, '--authkey', 'k', '--reply']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await server.waitLine('GOT ')).toBe(literal);
+      expect(r.stdout.trim()).toMatch(/^\('got', \(1, 2\.0, 'x', b'y', None, /);
+      const j = await mpwire(['send', server.address, '{"a": [1, 2.5, null, true]}', '--authkey', 'k', '--protocol', '2', '--reply', '--json']);
+      expect(j.exitCode, j.stderr).toBe(0);
+      expect(JSON.parse(j.stdout)).toEqual(['got', { a: [1, 2.5, null, true] }]);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('sends a file as one frame (Python checks length and sha256)', async () => {
+    const server = await peer(newest, 'receiver.py', ['k', 'bytes', '1']);
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'mpwire-send-'));
+      const file = join(dir, 'data.bin');
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      writeFileSync(file, data);
+      const r = await mpwire(['send', server.address, '--file', file, '--authkey', 'k', '--reply']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await server.waitLine('GOT ')).toBe(`${data.length} ${createHash('sha256').update(data).digest('hex')}`);
+      expect(r.stdout.trim()).toBe("b'ok'");
+      expect(r.stderr).toBe(`sent ${data.length} bytes from ${file}`);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('sends at protocol 2 to Python 2.7', async () => {
+    if (!py2) return;
+    const server = await peer(py2, 'receiver.py', ['k', 'obj', '1']);
+    try {
+      const r = await mpwire(['send', server.address, "[1, 'abc', (2.5,)]", '--authkey', 'k', '--protocol', '2']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await server.waitLine('GOT ')).toBe("[1, u'abc', (2.5,)]");
+    } finally {
+      server.stop();
+    }
+  });
+});
+
+describe('mpwire dis', () => {
+  it.each([2, 5])('lists a CPython protocol %i pickle like pickletools, from a file and from stdin', async (protocol) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mpwire-dis-'));
+    const file = join(dir, 'x.pickle');
+    const script = `import pickle, pickletools, sys\nv = {'a': [1, 2.5, None], 'b': (u'h\\xe9', b'\\x00')}\nd = pickle.dumps(v, ${protocol})\nopen(sys.argv[1], 'wb').write(d)\npickletools.dis(d)`;
+    const expected = execFileSync(newest.path, ['-c', script, file], { encoding: 'utf8' });
+    const ops = (s: string): string[] =>
+      s
+        .split('\n')
+        .map((l) => /^\s*(\d+): \S+\s+(\w+)/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => `${m[1]} ${m[2]}`);
+    const r = await mpwire(['dis', file]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(ops(r.stdout)).toEqual(ops(expected));
+    expect(ops(r.stdout).length).toBeGreaterThan(5);
+    const piped = await mpwire(['dis', '-'], { input: readFileSync(file) });
+    expect(piped.stdout).toBe(r.stdout);
+  });
+});
+
+describe('errors: one line and an exit code, stack traces only with --debug', () => {
+  it('bad usage, bad address, missing file, bad value, --help', async () => {
+    const noArgs = await mpwire(['send']);
+    expect(noArgs.exitCode).toBe(2);
+    expect(noArgs.stderr.split('\n')[0]).toBe("error: missing required argument 'address'");
+    const badAddr = await mpwire(['probe', 'nonsense']);
+    expect(badAddr.exitCode).toBe(2);
+    expect(badAddr.stderr).toBe("mpwire: cannot parse address 'nonsense' (use HOST:PORT, [V6]:PORT, /path/to/socket or @abstract)");
+    const missing = await mpwire(['dis', '/nonexistent/x.pickle']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toBe('mpwire: no such file: /nonexistent/x.pickle');
+    const debug = await mpwire(['--debug', 'dis', '/nonexistent/x.pickle']);
+    expect(debug.exitCode).toBe(1);
+    expect(debug.stderr).toContain('    at ');
+    const badValue = await mpwire(['send', '127.0.0.1:1', '(1, ']);
+    expect(badValue.exitCode).toBe(2);
+    expect(badValue.stderr).toMatch(/^mpwire: cannot parse VALUE at offset \d+: [^\n]*$/);
+    const refused = await mpwire(['send', '127.0.0.1:1', '1']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.split('\n').length).toBe(1);
+    expect(refused.stderr).toMatch(/^mpwire: .*ECONNREFUSED/);
+    const garbage = await mpwire(['dis', '-', '--hex'], { input: 'zz' });
+    expect(garbage.exitCode).toBe(2);
+    const help = await mpwire(['--help']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('Examples:');
+    for (const sub of ['listen', 'send', 'probe', 'check', 'dis', 'manager']) {
+      const h = await mpwire([sub, '--help']);
+      expect(h.exitCode).toBe(0);
+      expect(h.stdout).toContain('Examples:');
+    }
+  });
+});

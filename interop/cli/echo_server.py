@@ -1,0 +1,23 @@
+# A plain CPython Listener that echoes every frame (recv_bytes -> send_bytes), one connection at a
+# time, surviving failed handshakes. argv: KEY (or '-' for no authkey). Prints "ADDRESS host port".
+# Runs on 2.7 and 3.6+.
+import sys
+from multiprocessing.connection import Listener
+
+key = sys.argv[1]
+kwargs = {} if key == '-' else {'authkey': key.encode('utf-8')}
+listener = Listener(('127.0.0.1', 0), **kwargs)
+sys.stdout.write('ADDRESS %s %d\n' % listener.address)
+sys.stdout.flush()
+while True:
+    try:
+        conn = listener.accept()
+    except Exception as e:  # wrong key, oversized handshake message, peer gone
+        sys.stderr.write('accept failed: %r\n' % (e,))
+        continue
+    try:
+        while True:
+            conn.send_bytes(conn.recv_bytes())
+    except (EOFError, IOError, OSError):
+        pass
+    conn.close()

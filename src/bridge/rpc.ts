@@ -1,0 +1,309 @@
+/**
+ * The request/response helper of the bridge: `call(name, ...args)` on one end, `serve({ name: fn })`
+ * on the other, with ids, pipelining and exceptions mapped both ways. The Python end is
+ * `python/mpwire_child.py`; both ends may call and serve on the same connection.
+ *
+ * Messages are plain lists so that any codec carries them:
+ * `['call', id, name, args, kwargs]`, `['ok', id, value]`, `['err', id, info]` with
+ * `info = { type, module, message, args, traceback }`.
+ * @module
+ */
+import type { Connection } from '../wire/index.js';
+import { AbortError, MpwireError, RemoteError, TimeoutError, UnpicklingError } from '../errors.js';
+
+/** A handler answering calls from the other end; its return value (or promise) is the result. */
+export type Handler = (...args: any[]) => unknown;
+
+/** Handlers by name. */
+export type Handlers = Record<string, Handler>;
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Keyword arguments for the Python handler. */
+  kwargs?: Record<string, unknown>;
+  signal?: AbortSignal;
+  /** Milliseconds before the call rejects with `TimeoutError` (the late answer is dropped). */
+  timeout?: number;
+}
+
+/** Options of {@link RpcPeer}. */
+export interface RpcPeerOptions {
+  /** Handlers the other end may call. */
+  handlers?: Handlers;
+  /**
+   * Maps a receive error (EOF, protocol error) to the error given to pending calls; the bridge
+   * uses it to turn a dead child's EOF into `ChildExitError`.
+   */
+  mapError?: (err: unknown) => unknown | Promise<unknown>;
+  /** Called once when the connection ends (EOF, close, fatal error). */
+  onEnd?: (err: unknown) => void;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  cleanup(): void;
+}
+
+/** Python-side exception info carried by an `'err'` message. */
+interface ErrorInfo {
+  type?: unknown;
+  module?: unknown;
+  message?: unknown;
+  args?: unknown;
+  traceback?: unknown;
+}
+
+const JS_TO_PY: Record<string, string> = {
+  TypeError: 'TypeError',
+  RangeError: 'ValueError',
+  SyntaxError: 'SyntaxError',
+  ReferenceError: 'NameError',
+  EvalError: 'RuntimeError',
+  URIError: 'ValueError',
+  Error: 'Exception',
+  AbortError: 'KeyboardInterrupt',
+};
+
+/** The `'err'` payload for an error thrown by a JS handler. */
+export function errorInfo(err: unknown): Record<string, unknown> {
+  if (err instanceof RemoteError) {
+    return { type: err.type ?? 'RemoteError', module: err.module ?? 'mpwire', message: err.message, args: [...err.args], traceback: err.traceback ?? '' };
+  }
+  if (err instanceof Error) {
+    const pyType = (err as { type?: unknown }).type;
+    const pyArgs = (err as { args?: unknown }).args;
+    // PyException from mpwire/pickle carries a Python type and args already.
+    if (typeof pyType === 'string' && Array.isArray(pyArgs)) {
+      return { type: pyType, module: (err as { module?: unknown }).module ?? 'builtins', message: err.message, args: pyArgs, traceback: err.stack ?? '' };
+    }
+    const type = JS_TO_PY[err.name] ?? err.name;
+    return { type, module: 'javascript', message: err.message, args: [err.message], traceback: err.stack ?? '' };
+  }
+  return { type: 'Exception', module: 'javascript', message: String(err), args: [String(err)], traceback: '' };
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  return undefined;
+}
+
+/** The {@link RemoteError} for an `'err'` message from Python. */
+export function remoteErrorFrom(info: unknown): RemoteError {
+  const i = (info ?? {}) as ErrorInfo;
+  const type = str(i.type);
+  const message = str(i.message) ?? '';
+  const text = type ? (message ? `${type}: ${message}` : type) : message || 'remote error';
+  return new RemoteError(text, {
+    ...(type === undefined ? {} : { type }),
+    ...(str(i.module) === undefined ? {} : { module: str(i.module) as string }),
+    args: Array.isArray(i.args) ? i.args : [],
+    ...(str(i.traceback) === undefined ? {} : { traceback: str(i.traceback) as string }),
+  });
+}
+
+/**
+ * Both directions of the request/response protocol over one {@link Connection}. Calls are
+ * pipelined: any number may be in flight; answers are matched by id. Do not call
+ * `conn.recv()` yourself while a peer reads the connection.
+ * @example
+ * ```ts
+ * const peer = new RpcPeer(conn, { handlers: { log: (s) => console.log(s) } });
+ * const sum = await peer.call('add', 1, 2);
+ * ```
+ */
+export class RpcPeer implements AsyncDisposable {
+  readonly conn: Connection;
+  readonly handlers: Handlers;
+  readonly #pending = new Map<number, Pending>();
+  readonly #mapError: (err: unknown) => unknown | Promise<unknown>;
+  readonly #onEnd: ((err: unknown) => void) | undefined;
+  #nextId = 0;
+  /** Sends go one after another: a burst of calls waits on one 'drain', not on one listener each. */
+  #sendChain: Promise<unknown> = Promise.resolve();
+  #reading = false;
+  #ended: unknown;
+
+  constructor(conn: Connection, options: RpcPeerOptions = {}) {
+    this.conn = conn;
+    this.handlers = { ...options.handlers };
+    this.#mapError = options.mapError ?? ((e) => e);
+    this.#onEnd = options.onEnd;
+    if (Object.keys(this.handlers).length) this.#startReading();
+  }
+
+  /** Number of calls waiting for an answer. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Add handlers the other end may call; starts reading the connection. */
+  handle(handlers: Handlers): this {
+    Object.assign(this.handlers, handlers);
+    this.#startReading();
+    return this;
+  }
+
+  /**
+   * Call the remote handler `name` with positional `args`. Rejects with {@link RemoteError} when
+   * it raises (Python type, module, args and traceback kept).
+   * @example
+   * ```ts
+   * await peer.call('divide', 1, 0).catch((e) => e.type === 'ZeroDivisionError');
+   * ```
+   */
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    return this.callWith<T>(name, args);
+  }
+
+  /** {@link call} with keyword arguments, a timeout or an AbortSignal. */
+  callWith<T = unknown>(name: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<T> {
+    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    const { signal, timeout } = options;
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    this.#startReading();
+    const id = ++this.#nextId;
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        this.#pending.get(id)?.cleanup();
+        this.#pending.delete(id);
+        reject(new AbortError(undefined, { cause: signal?.reason }));
+      };
+      const entry: Pending = {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        cleanup: () => {
+          if (timer) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      this.#pending.set(id, entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
+        timer = setTimeout(() => {
+          this.#pending.delete(id);
+          signal?.removeEventListener('abort', onAbort);
+          reject(new TimeoutError(`call ${name} timed out after ${timeout} ms`));
+        }, timeout);
+      }
+      const kwargs = options.kwargs ?? {};
+      this.#send(['call', id, name, [...args], kwargs]).catch((e: unknown) => {
+        if (this.#pending.delete(id)) {
+          entry.cleanup();
+          void Promise.resolve(this.#mapError(e)).then(reject, reject);
+        }
+      });
+    });
+  }
+
+  #startReading(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    void this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    for (;;) {
+      let msg: unknown;
+      try {
+        msg = await this.conn.recv();
+      } catch (e) {
+        // Only a frame the codec could not decode leaves the connection usable.
+        const fatal = !(e instanceof UnpicklingError || !(e instanceof MpwireError)) || !this.conn.readable || this.conn.closed;
+        if (fatal) {
+          this.#ended = e;
+          this.#fail(await this.#mapError(e));
+          return;
+        }
+        // A frame the codec could not decode: we cannot tell whose answer it was.
+        this.#failPending(e);
+        continue;
+      }
+      this.#onMessage(msg);
+    }
+  }
+
+  #onMessage(msg: unknown): void {
+    if (!Array.isArray(msg) || msg.length < 3) return;
+    const kind = msg[0];
+    if (kind === 'call') {
+      void this.#serveOne(msg);
+      return;
+    }
+    const id = msg[1];
+    if (typeof id !== 'number' && typeof id !== 'bigint') return;
+    const entry = this.#pending.get(Number(id));
+    if (!entry) return; // timed out or aborted
+    this.#pending.delete(Number(id));
+    entry.cleanup();
+    if (kind === 'ok') entry.resolve(msg[2]);
+    else entry.reject(remoteErrorFrom(msg[2]));
+  }
+
+  async #serveOne(msg: unknown[]): Promise<void> {
+    const [, id, rawName, rawArgs, rawKwargs] = msg;
+    const name = str(rawName) ?? '';
+    const handler = Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
+    let reply: unknown[];
+    try {
+      if (!handler) throw Object.assign(new Error(`no handler named '${name}'`), { name: 'NameError' });
+      const args = Array.isArray(rawArgs) ? rawArgs : [];
+      const kwargs = rawKwargs instanceof Map ? Object.fromEntries(rawKwargs) : rawKwargs;
+      const hasKwargs = kwargs !== null && typeof kwargs === 'object' && Object.keys(kwargs).length > 0;
+      const result = await handler(...args, ...(hasKwargs ? [kwargs] : []));
+      reply = ['ok', id, result ?? null];
+    } catch (e) {
+      reply = ['err', id, errorInfo(e)];
+    }
+    try {
+      await this.#send(reply);
+    } catch (e) {
+      // The result could not be encoded: tell the caller instead.
+      if (reply[0] === 'ok' && !this.conn.closed) await this.#send(['err', id, errorInfo(e)]).catch(() => undefined);
+    }
+  }
+
+  #send(msg: unknown[]): Promise<void> {
+    const p = this.#sendChain.then(() => this.conn.send(msg));
+    this.#sendChain = p.catch(() => undefined);
+    return p;
+  }
+
+  #failPending(err: unknown): void {
+    for (const [id, p] of this.#pending) {
+      this.#pending.delete(id);
+      p.cleanup();
+      p.reject(err);
+    }
+  }
+
+  #fail(err: unknown): void {
+    this.#ended = err;
+    this.#failPending(err);
+    this.#onEnd?.(err);
+  }
+
+  /** Close the connection; pending calls reject. */
+  close(): void {
+    this.conn.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/**
+ * Serve `handlers` on `conn` until the other end closes it (resolves then).
+ * @example
+ * ```ts
+ * await serve(conn, { add: (a, b) => a + b });
+ * ```
+ */
+export function serve(conn: Connection, handlers: Handlers): Promise<void> {
+  return new Promise((resolve) => {
+    new RpcPeer(conn, { handlers, onEnd: () => resolve() });
+  });
+}
