@@ -90,8 +90,12 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   readonly #readers: Reader[] = [];
   readonly #pollers: Poller[] = [];
   readonly #drainWaiters: DrainWaiter[] = [];
-  /** Error delivered to readers once the queued frames are consumed (EOF, protocol error). */
-  #endError: MpwireError | undefined;
+  /**
+   * Error delivered to readers once the queued frames are consumed (EOF, protocol error). Kept as
+   * a factory until someone needs it: building an Error (stack capture) costs more than a whole
+   * small-frame round trip, and most connections end without anyone reading past the end.
+   */
+  #end: MpwireError | (() => MpwireError) | undefined;
   #closed = false;
   #readable: boolean;
   #writable: boolean;
@@ -131,7 +135,9 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     stream.on('drain', () => this.#settleDrainWaiters(undefined));
     stream.on('close', () => {
       this.#onEnd();
-      this.#settleDrainWaiters(this.#closed ? new ConnectionClosedError() : new ProtocolError('connection closed while sending', 'socket'));
+      if (this.#drainWaiters.length > 0) {
+        this.#settleDrainWaiters(this.#closed ? new ConnectionClosedError() : new ProtocolError('connection closed while sending', 'socket'));
+      }
     });
     if (!readable) stream.pause();
   }
@@ -190,26 +196,23 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   }
 
   #onEnd(): void {
-    if (this.#endError) return;
-    this.#endError = this.#decoder.end();
+    if (this.#end) return;
+    const decoder = this.#decoder;
+    this.#end = () => decoder.end();
     this.#settleReaders();
   }
 
   #onError(err: Error): void {
     this.#writeError ??= err;
-    if (this.#endError) return;
-    if (this.#closed) {
-      this.#endError = new ConnectionClosedError();
-    } else {
-      this.#endError = new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err });
-    }
+    if (this.#end) return;
+    this.#end = this.#closed ? () => new ConnectionClosedError() : new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err });
     this.#settleReaders();
   }
 
   /** A framing error: CPython makes the connection write-only (closed if it was read-only). */
   #failRead(err: ProtocolError): void {
     this.#decoder.fail(err);
-    this.#endError = err;
+    this.#end = err;
     const first = this.#readers.shift();
     first?.reject(err);
     this.#makeUnreadable();
@@ -226,10 +229,24 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     if (!this.#writable) this.close();
   }
 
+  /** The end-of-stream error, built on first use and then shared. */
+  #endError(): MpwireError {
+    const end = this.#end;
+    if (end === undefined) throw new Error('no end state');
+    if (typeof end === 'function') {
+      const err = end();
+      this.#end = err;
+      return err;
+    }
+    return end;
+  }
+
   #settleReaders(): void {
     if (this.#frameHead < this.#frames.length) return;
-    const err = this.#endError;
-    if (err) for (const r of this.#readers.splice(0)) r.reject(err);
+    if (this.#end && this.#readers.length > 0) {
+      const err = this.#endError();
+      for (const r of this.#readers.splice(0)) r.reject(err);
+    }
     this.#wakePollers(true);
   }
 
@@ -284,13 +301,13 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
       if (maxLength !== undefined && head.length > maxLength) {
         const err = new ProtocolError(`bad message length ${head.length} (maxlength ${maxLength})`, 'bad-length');
         this.#decoder.fail(err);
-        this.#endError = err;
+        this.#end = err;
         this.#makeUnreadable();
         return Promise.reject(err);
       }
       return Promise.resolve(this.#takeFrame() as Buffer);
     }
-    if (this.#endError) return Promise.reject(this.#endError);
+    if (this.#end) return Promise.reject(this.#endError());
     const pending = this.#decoder.currentLength;
     if (maxLength !== undefined && pending !== undefined && pending > maxLength && this.#readers.length === 0) {
       const err = new ProtocolError(`bad message length ${pending} (maxlength ${maxLength})`, 'bad-length');
@@ -401,7 +418,7 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   }
 
   #hasData(): boolean {
-    return this.#frameHead < this.#frames.length || this.#decoder.pendingBytes > 0 || this.#endError !== undefined;
+    return this.#frameHead < this.#frames.length || this.#decoder.pendingBytes > 0 || this.#end !== undefined;
   }
 
   /** Internal: true when a `recv` would not wait (used by `wait()`). */
@@ -540,10 +557,12 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const err = new ConnectionClosedError();
-    for (const r of this.#readers.splice(0)) r.reject(err);
+    if (this.#readers.length > 0) {
+      const err = new ConnectionClosedError();
+      for (const r of this.#readers.splice(0)) r.reject(err);
+    }
     this.#wakePollers(false);
-    this.#endError ??= err;
+    this.#end ??= () => new ConnectionClosedError();
     const stream = this.#stream;
     if (stream.destroyed) return;
     if (stream.writable && !stream.writableEnded) {
