@@ -50,27 +50,38 @@ async function tsServer(address, authkey) {
   return { address: listener.address, close: () => listener.close() };
 }
 
-/** The leanest framing server: parse 4-byte headers by hand, echo with one write. No auth. */
+/**
+ * The leanest framing server: parse 4-byte headers by hand, echo with one write. No auth. Chunks
+ * are collected and joined once per frame (joining on every chunk would be quadratic for 64 MiB).
+ */
 async function rawServer(address) {
   const server = net.createServer({ noDelay: true }, (sock) => {
-    let buf = Buffer.alloc(0);
+    let chunks = [];
+    let have = 0;
     let mode;
     let sink = 0;
+    const onFrame = (frame) => {
+      if (mode === undefined) {
+        mode = frame.subarray(4).toString();
+        if (mode.startsWith('sink')) sink = Number(mode.split(' ')[1]);
+      } else if (mode === 'echo') sock.write(frame);
+      else if (--sink === 0) sock.write(Buffer.from('00000004646f6e65', 'hex'));
+    };
     sock.on('data', (chunk) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      let off = 0;
-      while (buf.length - off >= 4) {
-        const n = buf.readInt32BE(off);
-        if (buf.length - off - 4 < n) break;
-        const frame = buf.subarray(off, off + 4 + n);
-        off += 4 + n;
-        if (mode === undefined) {
-          mode = frame.subarray(4).toString();
-          if (mode.startsWith('sink')) sink = Number(mode.split(' ')[1]);
-        } else if (mode === 'echo') sock.write(frame);
-        else if (--sink === 0) sock.write(Buffer.from('00000004646f6e65', 'hex'));
+      chunks.push(chunk);
+      have += chunk.length;
+      for (;;) {
+        if (have < 4) return;
+        let buf = chunks.length === 1 ? chunks[0] : null;
+        const head = buf ?? Buffer.concat(chunks, Math.min(have, 4));
+        const n = head.readInt32BE(0);
+        if (have < 4 + n) return;
+        buf ??= Buffer.concat(chunks, have);
+        onFrame(buf.subarray(0, 4 + n));
+        const rest = buf.subarray(4 + n);
+        chunks = rest.length ? [rest] : [];
+        have = rest.length;
       }
-      buf = buf.subarray(off);
     });
     sock.on('error', () => undefined);
   });
@@ -94,8 +105,10 @@ async function pyServer(py, address, authkey) {
   return {
     address: addr,
     close: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill();
-      await new Promise((r) => child.once('exit', r));
+      await exited;
     },
   };
 }
@@ -131,6 +144,15 @@ async function tsRtt(address, size, n) {
 }
 
 // ---------------------------------------------------------------- main
+
+// A wait that can never finish leaves Node with nothing to do, and it would exit silently: say so.
+let finished = false;
+process.on('beforeExit', () => {
+  if (!finished) {
+    console.error('bench/wire.mjs: stopped before finishing (a wait with nothing pending)');
+    process.exitCode = 1;
+  }
+});
 
 const py = await pickPython();
 if (!py) throw new Error('no CPython 3 found');
@@ -184,3 +206,4 @@ for (const family of ['unix', 'tcp']) {
   }
 }
 console.log('ratios: above 1× means mpwire is faster than the other server with the same CPython client');
+finished = true;
