@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Connection, EOFError, NotSupportedError, connect, listen } from '../src/index.js';
-import { Matrix, PEERS, atLeast, interpreters, label, startPeer } from './harness.js';
+import { Matrix, PEERS, interpreters, label, startPeer } from './harness.js';
 
 const pythons = await interpreters();
 const matrix = new Matrix('transports interop');
@@ -89,5 +89,4 @@ describe.each(pythons.map((py) => [label(py), py] as const))('CPython %s', (name
         }
       }));
   }
-  void atLeast;
 });
