@@ -22,7 +22,8 @@ def workloads():
         nxt = []
         cur.append({'level': i, 'items': [i, str(i), (i, i + 1)], 'child': nxt})
         cur = nxt
-    return {'dicts_10k': dicts, 'ints_1m': ints, 'bytes_16m': blob, 'nested_200': nested}
+    tuples = [(i, 'x%d' % i, i * 0.5, (i % 7, None)) for i in range(10000)]
+    return {'dicts_10k': dicts, 'ints_1m': ints, 'bytes_16m': blob, 'nested_200': nested, 'tuples_10k': tuples}
 
 
 def best(f, budget=1.0, min_runs=3):

@@ -33,6 +33,9 @@ export interface DumpsOptions {
   persistentId?: (value: unknown) => unknown;
 }
 
+const PYFLOAT_PROTO: unknown = PyFloat.prototype;
+const TUPLE_PROTO: unknown = Tuple.prototype;
+
 /** Frame size target of CPython's pickler (`_FRAME_SIZE_TARGET`). */
 const FRAME_SIZE_TARGET = 64 * 1024;
 const FRAME_SIZE_MIN = 4;
@@ -103,6 +106,9 @@ class Pickler {
   private readonly globalMemo = new Map<string, number>();
   private depth = 0;
   private readonly maxDepth: number;
+  // The options object has the caller's shape: read its hooks once, not per object.
+  private readonly hasPersistentId: boolean;
+  private readonly noReduceHook: boolean;
 
   constructor(
     private readonly proto: number,
@@ -110,6 +116,8 @@ class Pickler {
   ) {
     this.framing = proto >= 4;
     this.maxDepth = opts.maxDepth ?? 2000;
+    this.hasPersistentId = !!opts.persistentId;
+    this.noReduceHook = opts.reduce === undefined;
   }
 
   dump(v: unknown): Buffer {
@@ -245,7 +253,11 @@ class Pickler {
         this.saveStr(v, true);
         return;
       case 'number':
-        if ((v | 0) === v && (v !== 0 || 1 / v > 0)) return this.saveInt(v);
+        if ((v | 0) === v) {
+          // -0 passes the int test but is a float (README): pickle.dumps(-0.0).
+          if (v === 0 && 1 / v < 0) return this.saveFloat(v);
+          return this.saveInt(v);
+        }
         if (Number.isSafeInteger(v)) return this.saveBigInt(BigInt(v));
         return this.saveFloat(v);
       case 'boolean':
@@ -267,16 +279,22 @@ class Pickler {
         throw new PathError(`cannot pickle a ${typeof v}`);
     }
     const o = v as object;
-    if (this.opts.persistentId) {
-      const pid = this.opts.persistentId(o);
+    if (this.hasPersistentId) {
+      const pid = this.opts.persistentId?.(o);
       if (pid !== undefined && pid !== null) return this.savePid(pid);
+    }
+    const proto = Object.getPrototypeOf(o) as unknown;
+    if (proto === PYFLOAT_PROTO) {
+      // Floats are never memoized (as in CPython), so no memo lookup; same depth rule as below.
+      if (this.depth + 1 > this.maxDepth) throw new PathError(`maximum nesting depth ${this.maxDepth} exceeded`);
+      return this.saveFloat((o as PyFloat).value);
     }
     const m = this.objMemo.get(o);
     if (m !== undefined) return this.get(m);
     if (++this.depth > this.maxDepth) throw new PathError(`maximum nesting depth ${this.maxDepth} exceeded`);
-    const proto = Object.getPrototypeOf(o) as unknown;
     if (proto === Array.prototype) this.saveList(o as unknown[]);
-    else if (proto === Object.prototype && this.opts.reduce === undefined) this.saveObject(o as Record<string, unknown>);
+    else if (proto === TUPLE_PROTO) this.saveTuple(o as unknown[]);
+    else if (proto === Object.prototype && this.noReduceHook) this.saveObject(o as Record<string, unknown>);
     else if (Array.isArray(o)) {
       if (o instanceof Tuple) this.saveTuple(o);
       else if (isReducible(o)) this.saveReduction(o, o[pyReduce]());
@@ -520,13 +538,15 @@ class Pickler {
     }
     const short = this.proto >= 2 && n <= 3;
     if (!short) this.byte(OP.MARK);
+    const memoSize = this.objMemo.size;
     let i = 0;
     try {
       for (; i < n; i++) this.save(t[i]);
     } catch (e) {
       seg(e, `[${i}]`);
     }
-    const m = this.objMemo.get(t);
+    // Only an item that added objects to the memo can have reached (and memoized) the tuple itself.
+    const m = this.objMemo.size === memoSize ? undefined : this.objMemo.get(t);
     if (m !== undefined) {
       // The tuple was reached again through its own items: drop them and fetch it from the memo.
       if (short) for (let k = 0; k < n; k++) this.byte(OP.POP);
@@ -571,11 +591,9 @@ class Pickler {
           this.byte(OP.MARK);
           for (; i < end; i++) {
             const x = l[i];
-            // Small ints inline (bench/pickle ints_1m); everything else through save().
-            if (typeof x === 'number' && (x | 0) === x && x !== 0 && this.proto >= 1) {
-              this.boundary();
-              this.saveInt(x);
-            } else this.save(x);
+            // Runs of small ints in one tight loop (bench/pickle ints_1m); everything else through save().
+            if (typeof x === 'number' && (x | 0) === x && x !== 0) i = this.intRun(l, i, end) - 1;
+            else this.save(x);
           }
           this.byte(OP.APPENDS);
         }
@@ -583,6 +601,51 @@ class Pickler {
     } catch (e) {
       seg(e, `[${i}]`);
     }
+  }
+
+  /**
+   * Write the run of non-zero int32 items `l[i]`, `l[i+1]`, … (up to `end`) as save() would
+   * (BININT1/BININT2/BININT, frame boundary checked before each); returns the index of the first
+   * item not written. Protocol 1+ only.
+   */
+  private intRun(l: readonly unknown[], i: number, end: number): number {
+    let b = this.buf;
+    let p = this.pos;
+    // save() closes the frame once it holds FRAME_SIZE_TARGET bytes; `limit` is that position.
+    let limit = this.frameStart >= 0 ? this.frameStart + FRAME_HEADER + FRAME_SIZE_TARGET : Infinity;
+    let room = p + 5 * (end - i) <= b.length;
+    for (; i < end; i++) {
+      const x = l[i];
+      if (typeof x !== 'number' || (x | 0) !== x || x === 0) break;
+      if (p >= limit || !room) {
+        this.pos = p;
+        this.boundary();
+        this.ensure(5 * (end - i));
+        b = this.buf;
+        p = this.pos;
+        limit = this.frameStart >= 0 ? this.frameStart + FRAME_HEADER + FRAME_SIZE_TARGET : Infinity;
+        room = true;
+      }
+      if (x > 0 && x <= 0xff) {
+        b[p] = 0x4b; // BININT1
+        b[p + 1] = x;
+        p += 2;
+      } else if (x > 0 && x <= 0xffff) {
+        b[p] = 0x4d; // BININT2
+        b[p + 1] = x & 255;
+        b[p + 2] = x >>> 8;
+        p += 3;
+      } else {
+        b[p] = 0x4a; // BININT
+        b[p + 1] = x & 255;
+        b[p + 2] = (x >>> 8) & 255;
+        b[p + 3] = (x >>> 16) & 255;
+        b[p + 4] = (x >>> 24) & 255;
+        p += 5;
+      }
+    }
+    this.pos = p;
+    return i;
   }
 
   private saveDict(d: Map<unknown, unknown>): void {
@@ -648,6 +711,10 @@ class Pickler {
             } else if (typeof x === 'number' && (x | 0) === x && x !== 0 && this.proto >= 1) {
               this.boundary();
               this.saveInt(x);
+            } else if (typeof x === 'number' && !Number.isInteger(x)) {
+              // Non-integral, NaN, ±Infinity: what save() writes for them.
+              this.boundary();
+              this.saveFloat(x);
             } else this.save(x);
           }
           this.byte(OP.SETITEMS);
@@ -794,9 +861,7 @@ class Pickler {
 
   private saveArgsTuple(args: readonly unknown[]): void {
     this.boundary();
-    const t = new Tuple<unknown>();
-    for (const a of args) t.push(a);
-    this.saveTuple(t);
+    this.saveTuple(tupleOf(args));
   }
 
   private saveReduction(obj: object, r: Reduction): void {
@@ -879,6 +944,14 @@ class Pickler {
       seg(e, '<state>');
     }
   }
+}
+
+/** A {@link Tuple} copy of `items` (sized construction: push() on an Array subclass is slow in V8). */
+function tupleOf(items: readonly unknown[]): Tuple<unknown> {
+  const n = items.length;
+  const t = new Tuple<unknown>(n);
+  for (let i = 0; i < n; i++) t[i] = items[i];
+  return t;
 }
 
 /** Python's `repr(float)`. */

@@ -26,6 +26,7 @@ import {
   PyTimedelta,
   PyTimezone,
   PyUUID,
+  Tuple,
 } from './model.js';
 
 /** How an object is being constructed. */
@@ -129,6 +130,67 @@ const reg = (names: string[], h: Handler): void => {
   for (const n of names) H.set(n, h);
 };
 
+/**
+ * The items of a plain container argument of `list(x)` / `tuple(x)`, in Python's iteration order:
+ * a list or tuple (any `Array`), a set, or a dict (its keys). Anything else (strings, bytes,
+ * placeholders, …) gives undefined and the reduction stays a placeholder.
+ */
+function iterableItems(x: unknown): unknown[] | undefined {
+  if (Array.isArray(x)) return Array.from(x);
+  if (x instanceof Set) return Array.from(x);
+  if (x instanceof Map) return Array.from(x.keys());
+  if (isPlainObject(x)) return Object.keys(x);
+  return undefined;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
+}
+
+/** A new dict from `pairs`: a plain object when every key is a str (default mode), else a `Map`. */
+function newDict(pairs: Array<readonly [unknown, unknown]>, exact: boolean): unknown {
+  if (!exact && pairs.every((p) => typeof p[0] === 'string')) {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of pairs) {
+      // Same rule as the decoder: `__proto__` is an own property, never the prototype.
+      if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else o[k as string] = v;
+    }
+    return o;
+  }
+  return new Map(pairs);
+}
+
+// `list(x)`, `tuple(x)`, `dict(x)` called by REDUCE with a plain container: what multiprocessing
+// sends for dict views (`rebuild_as_list`: `builtins.list((list(view),))`). The result is a new
+// object, as in Python (`list(x) is not x`); other shapes (kwargs, NEWOBJ, odd arguments) stay placeholders.
+reg(['builtins.list'], (a, kind) => {
+  if (kind !== 'reduce' || a.length > 1) return undefined;
+  return a.length === 0 ? [] : iterableItems(a[0]);
+});
+reg(['builtins.tuple'], (a, kind, exact) => {
+  if (kind !== 'reduce' || a.length > 1) return undefined;
+  const it = a.length === 0 ? [] : iterableItems(a[0]);
+  if (it === undefined || !exact) return it;
+  const t = new Tuple<unknown>(it.length);
+  for (let i = 0; i < it.length; i++) t[i] = it[i];
+  return t;
+});
+reg(['builtins.dict'], (a, kind, exact) => {
+  if (kind !== 'reduce' || a.length > 1) return undefined;
+  if (a.length === 0) return newDict([], exact);
+  const x = a[0];
+  if (x instanceof Map) return newDict(Array.from(x), exact);
+  if (isPlainObject(x)) return newDict(Object.entries(x), exact);
+  if (!Array.isArray(x)) return undefined;
+  const pairs: Array<readonly [unknown, unknown]> = [];
+  for (const p of x) {
+    // dict(iterable): every item a 2-item list or tuple.
+    if (!Array.isArray(p) || p.length !== 2) return undefined;
+    pairs.push([p[0], p[1]]);
+  }
+  return newDict(pairs, exact);
+});
 reg(['builtins.set'], (a) => new Set(items(a[0])));
 reg(['builtins.frozenset'], (a, _k, exact) => (exact ? new FrozenSet(items(a[0])) : new Set(items(a[0]))));
 reg(['builtins.bytearray'], (a, _k, exact) => {

@@ -255,8 +255,10 @@ class Unpickler {
 
   private tuple(items: unknown[]): unknown {
     if (!this.exact) return items;
-    const t = new Tuple<unknown>();
-    for (let i = 0; i < items.length; i++) t.push(items[i]);
+    // Sized construction and index stores: push() on an Array subclass leaves V8's fast path.
+    const n = items.length;
+    const t = new Tuple<unknown>(n);
+    for (let i = 0; i < n; i++) t[i] = items[i];
     return t;
   }
 

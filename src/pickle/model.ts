@@ -48,15 +48,25 @@ export function isReducible(v: unknown): v is Reducible {
 
 /** A Python `tuple` (exact mode; default mode gives plain arrays). */
 export class Tuple<T = unknown> extends Array<T> {
-  static override get [Symbol.species](): ArrayConstructor {
-    return Array;
-  }
+  declare static readonly [Symbol.species]: ArrayConstructor;
 }
+// `map`/`slice`/… of a Tuple give plain arrays. Defined after the class on purpose: a static
+// accessor in the class body makes V8 construct every Tuple through the runtime (~1 µs instead of
+// ~30 ns per `new Tuple()`); defineProperty gives the same property (getter, non-enumerable).
+Object.defineProperty(Tuple, Symbol.species, {
+  get(): ArrayConstructor {
+    return Array;
+  },
+  enumerable: false,
+  configurable: true,
+});
 
 /** Make a {@link Tuple} from items. */
 export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
-  const t = new Tuple<T[number]>();
-  for (let i = 0; i < items.length; i++) t.push(items[i]);
+  // Sized construction and index stores: push() on an Array subclass leaves V8's fast path.
+  const n = items.length;
+  const t = new Tuple<T[number]>(n);
+  for (let i = 0; i < n; i++) t[i] = items[i];
   return t;
 }
 
@@ -476,13 +486,19 @@ export class Counter<K = unknown> extends Map<K, unknown> implements Reducible {
 /** Python `collections.deque`. */
 export class Deque<T = unknown> extends Array<T> implements Reducible {
   maxlen: number | null = null;
-  static override get [Symbol.species](): ArrayConstructor {
-    return Array;
-  }
+  declare static readonly [Symbol.species]: ArrayConstructor;
   [pyReduce](): Reduction {
     return { module: 'collections', name: 'deque', args: [Array.from(this), this.maxlen] };
   }
 }
+// As for Tuple: species defined outside the class body keeps `new Deque()` on V8's fast path.
+Object.defineProperty(Deque, Symbol.species, {
+  get(): ArrayConstructor {
+    return Array;
+  },
+  enumerable: false,
+  configurable: true,
+});
 
 /** A Python exception instance (type name, args and `__dict__` state). */
 export class PyException extends Error implements Reducible {

@@ -193,3 +193,34 @@ describe('models', () => {
     expect(v.toDate().getTime()).toBe(d.getTime());
   });
 });
+
+describe('dumps: -0', () => {
+  it('writes -0 as the float -0.0 (pickle.dumps(-0.0)) at every protocol, and 0 as an int', () => {
+    expect(h(dumps(-0))).toBe('8004950a000000000000004780000000000000002e');
+    expect(h(dumps(-0, { protocol: 2 }))).toBe('80024780000000000000002e');
+    expect(h(dumps(-0, { protocol: 1 }))).toBe('4780000000000000002e');
+    expect(h(dumps(-0, { protocol: 0 }))).toBe('462d302e300a2e');
+    // inside lists and dicts (the inlined paths) too: pickle.dumps([0, -0.0, 1]), pickle.dumps({'a': -0.0})
+    expect(h(dumps([0, -0, 1]))).toBe('80049512000000000000005d94284b004780000000000000004b01652e');
+    expect(h(dumps({ a: -0 }))).toBe(h(dumps(new Map([['a', -0]]))));
+    expect(Object.is(loads(dumps(-0)), -0)).toBe(true);
+    expect(h(dumps(0))).toBe('80044b002e');
+  });
+});
+
+describe('Tuple construction', () => {
+  it('tuple() keeps its items (a single number is an item, not a length) and derived arrays are plain', () => {
+    const one = tuple(5);
+    expect(one).toBeInstanceOf(Tuple);
+    expect([...one]).toEqual([5]);
+    expect(tuple().length).toBe(0);
+    const t = tuple(1, 'a', null);
+    expect([...t]).toEqual([1, 'a', null]);
+    expect(Object.getPrototypeOf(t.map((x) => x))).toBe(Array.prototype);
+    expect(Object.getPrototypeOf(t.slice(1))).toBe(Array.prototype);
+    const d = Object.getOwnPropertyDescriptor(Tuple, Symbol.species);
+    expect(d?.enumerable).toBe(false);
+    expect(typeof d?.get).toBe('function');
+    expect(h(dumps(tuple(1, 2, 3, 4)))).toBe('8004950c00000000000000284b014b024b034b0474942e');
+  });
+});

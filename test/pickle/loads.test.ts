@@ -328,3 +328,72 @@ describe('loads: limits and resource bounds', () => {
     expect(catchErr(() => loads(dumps('x'.repeat(100)), { maxLength: 10 })).message).toMatch(/maxLength/);
   });
 });
+
+describe('loads: builtins.list / tuple / dict reductions', () => {
+  // multiprocessing's ForkingPickler sends dict views as builtins.list((list(view),)) (rebuild_as_list).
+  const keys = '80049525000000000000008c086275696c74696e73948c046c6973749493945d94288c0161948c01629465859452942e';
+  const values = '80049521000000000000008c086275696c74696e73948c046c6973749493945d94284b014b0265859452942e';
+  const items =
+    '8004952d000000000000008c086275696c74696e73948c046c6973749493945d94288c0161944b0186948c0162944b02869465859452942e';
+
+  it('dict views sent by multiprocessing decode to lists in both modes', () => {
+    for (const exact of [false, true]) {
+      expect(loads(hex(keys), { exact })).toEqual(['a', 'b']);
+      expect(loads(hex(values), { exact })).toEqual([1, 2]);
+      const it = loads(hex(items), { exact }) as unknown[];
+      expect(Array.isArray(it) && !(it instanceof Tuple)).toBe(true);
+      expect(it).toHaveLength(2);
+      expect((it[0] as unknown[])[0]).toBe('a');
+      expect(it[0] instanceof Tuple).toBe(exact);
+    }
+    // exact mode re-encodes a plain list, as Python's pickle.dumps(list(d.keys())) would.
+    expect(dumps(loads(hex(keys), { exact: true }))).toEqual(dumps(['a', 'b']));
+  });
+
+  it('protocols 0 and 2 (__builtin__.list) and the empty call', () => {
+    const p2 = '8002635f5f6275696c74696e5f5f0a6c6973740a71005d7101284b014b02658571025271032e';
+    const p0 = '635f5f6275696c74696e5f5f0a6c6973740a70300a28286c70310a49310a6149320a617470320a5270330a2e';
+    expect(loads(hex(p2))).toEqual([1, 2]);
+    expect(loads(hex(p0))).toEqual([1, 2]);
+    expect(loads(hex('80049518000000000000008c086275696c74696e73948c046c6973749493942952942e'))).toEqual([]);
+    // list(a_set) gives the set's items.
+    expect(loads(hex('8004951f000000000000008c086275696c74696e73948c046c6973749493948f94284b0390859452942e'))).toEqual([3]);
+  });
+
+  it('the result is a new list, not the argument', () => {
+    // [L, list(L)]
+    const v = loads(hex('80049527000000000000005d94285d94284b014b02658c086275696c74696e73948c046c697374949394680185945294652e')) as unknown[][];
+    expect(v[0]).toEqual([1, 2]);
+    expect(v[1]).toEqual([1, 2]);
+    expect(v[1]).not.toBe(v[0]);
+  });
+
+  it('tuple(list) and dict(pairs / mapping)', () => {
+    const tup = '80049524000000000000008c086275696c74696e73948c057475706c659493945d94284b018c01619465859452942e';
+    expect(loads(hex(tup))).toEqual([1, 'a']);
+    const t = loads(hex(tup), { exact: true });
+    expect(t).toBeInstanceOf(Tuple);
+    expect([...(t as unknown[])]).toEqual([1, 'a']);
+    const pairs =
+      '8004952d000000000000008c086275696c74696e73948c04646963749493945d94288c0161944b0186948c0162944b02869465859452942e';
+    expect(loads(hex(pairs))).toEqual({ a: 1, b: 2 });
+    expect(loads(hex(pairs), { exact: true })).toEqual(new Map([['a', 1], ['b', 2]]));
+    const intKeys = '80049522000000000000008c086275696c74696e73948c04646963749493947d944b018c01789473859452942e';
+    expect(loads(hex(intKeys))).toEqual(new Map([[1, 'x']]));
+  });
+
+  it('dict([("__proto__", 1)]) makes an own property, never a prototype', () => {
+    const v = loads(hex('8004952c000000000000008c086275696c74696e73948c04646963749493945d948c095f5f70726f746f5f5f944b01869461859452942e')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.keys(v)).toEqual(['__proto__']);
+    expect(v['__proto__']).toBe(1);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('other argument shapes stay placeholders', () => {
+    // list('ab'): a str argument is not taken apart
+    const v = loads(hex('8004951e000000000000008c086275696c74696e73948c046c6973749493948c02616294859452942e'));
+    expect(v).toBeInstanceOf(PyObject);
+    expect([(v as PyObject).module, (v as PyObject).name, (v as PyObject).args]).toEqual(['builtins', 'list', ['ab']]);
+  });
+});
