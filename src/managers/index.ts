@@ -55,3 +55,37 @@ export {
   type PyFunction,
   type QueueWaitOptions,
 } from './proxy.js';
+export {
+  LocalProxy,
+  ManagerServer,
+  formatTraceback,
+  serveManager,
+  type ManagerFactory,
+  type ManagerTypeOptions,
+  type ServeManagerOptions,
+} from './server.js';
+export {
+  BUILTIN_FACTORIES,
+  CallAborted,
+  PyArray,
+  PyBarrier,
+  PyCondition,
+  PyDict,
+  PyEvent,
+  PyIterator,
+  PyList,
+  PyLock,
+  PyNamespace,
+  PyQueue,
+  PyRLock,
+  PySemaphore,
+  PyValue,
+  QUEUE_METHODS,
+  getValue,
+  isServedObject,
+  serveCall,
+  type BuiltinFactory,
+  type CallContext,
+  type ServedObject,
+} from './builtins.js';
+export { pyCompare, pyEquals, pyError, pyKey, pyRepr, pyStr, pyTypeName } from './py-values.js';

@@ -1,0 +1,420 @@
+"""Stock multiprocessing clients against mpwire's TypeScript manager server (stdlib only, 2.7 and 3.6+).
+
+usage: client.py <mode> <host> <port> <authkey> [args...]
+Prints one line per check: "OK <name>" or "FAIL <name>: <detail>", then "DONE".
+"""
+from __future__ import print_function
+
+import gc
+import sys
+import threading
+import time
+import traceback
+
+from multiprocessing.managers import BaseManager, SyncManager, RemoteError, ValueProxy, AcquirerProxy, ListProxy, DictProxy
+
+try:
+    import queue
+except ImportError:  # Python 2
+    import Queue as queue
+
+PY2 = sys.version_info[0] == 2
+STR = (str, type(u"")) if PY2 else str
+mode, host, port, authkey = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+extra = sys.argv[5:]
+address = (host, port)
+
+
+def out(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def check(name):
+    def deco(fn):
+        try:
+            fn()
+            out("OK " + name)
+        except Exception:
+            out("FAIL " + name + ": " + traceback.format_exc().replace("\n", " | "))
+        return fn
+    return deco
+
+
+def raises(exc, fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except exc as e:
+        return e
+    raise AssertionError("expected {0}".format(exc.__name__))
+
+
+def sync_checks():
+    m = SyncManager(address, authkey)
+    m.connect()
+
+    @check("dict")
+    def _():
+        d = m.dict({"a": 1}, b=2) if not PY2 else m.dict({"a": 1, "b": 2})
+        d["k"] = "v"
+        d[1] = 1.5
+        d[(1, 2)] = b"\x00\xff"
+        assert d["k"] == "v" and d[1.0] == 1.5 and d[True] == 1.5
+        assert isinstance(d[1], float)
+        assert d[(1, 2)] == b"\x00\xff"
+        assert len(d) == 5 and "a" in d and "zz" not in d
+        assert d.get("zz") is None and d.get("zz", 7) == 7
+        assert sorted(k for k in d.keys() if isinstance(k, STR)) == ["a", "b", "k"]
+        assert d.pop("b") == 2 and d.pop("nope", 3) == 3
+        assert d.setdefault("s", [1, 2]) == [1, 2] and d["s"] == [1, 2]
+        if PY2:  # Python 2 str keys are kept as bytes; keyword names arrive as text (see README)
+            d.update({"u": None, "w": 2 ** 70})
+        else:
+            d.update({"u": None}, w=2 ** 70)
+        assert d["u"] is None and d["w"] == 2 ** 70
+        assert set(d.copy().keys()) == set(d.keys())
+        it = list(d)  # __iter__ -> #PROXY Iterator
+        assert len(it) == len(d)
+        del d["u"]
+        assert "u" not in d
+        v = d._getvalue()
+        assert isinstance(v, dict) and v["k"] == "v"
+        assert "'k': " in str(d) and "v'" in str(d)
+        d.clear()
+        assert len(d) == 0
+
+    @check("dict KeyError")
+    def _():
+        d = m.dict()
+        e = raises(KeyError, lambda: d["missing"])
+        assert e.args == ("missing",)
+        raises(KeyError, d.popitem)
+        try:
+            d[[1]] = 2
+        except TypeError:
+            pass
+        else:
+            raise AssertionError("unhashable key accepted")
+
+    @check("list")
+    def _():
+        l = m.list([3, 1, 2])
+        l.append(4)
+        l.extend((5, 6))
+        assert len(l) == 6 and l[0] == 3 and l[-1] == 6
+        assert l[1:3] == [1, 2] and l[::-2] == [6, 4, 1]
+        l[0] = 0
+        l[1:3] = ["a", "b", "c"]
+        assert l[:] == [0, "a", "b", "c", 4, 5, 6]
+        del l[1:4]
+        assert l[:] == [0, 4, 5, 6]
+        l.insert(1, 9)
+        assert l.index(9) == 1 and l.count(5) == 1 and 6 in l
+        assert l.pop() == 6 and l.pop(0) == 0
+        l.remove(9)
+        raises(ValueError, l.remove, 42)
+        raises(IndexError, lambda: l[10])
+        l.sort(reverse=True)
+        assert l[:] == [5, 4]
+        l.reverse()
+        assert l + [1] == [4, 5, 1] and l * 2 == [4, 5, 4, 5]
+        l += [7]
+        l *= 2
+        assert l._getvalue() == [4, 5, 7, 4, 5, 7]
+        assert str(l) == "[4, 5, 7, 4, 5, 7]"
+
+    @check("Queue")
+    def _():
+        q = m.Queue()
+        q.put(1)
+        q.put({"x": (1, 2.5)})
+        assert q.qsize() == 2 and not q.empty()
+        assert q.get() == 1 and q.get(timeout=1) == {"x": (1, 2.5)}
+        raises(queue.Empty, q.get_nowait)
+        raises(queue.Empty, q.get, False)
+        t0 = time.time()
+        raises(queue.Empty, q.get, True, 0.3)
+        dt = time.time() - t0
+        assert 0.25 <= dt < 2.0, dt
+        b = m.Queue(1)
+        b.put_nowait("a")
+        assert b.full()
+        raises(queue.Full, b.put_nowait, "b")
+        raises(queue.Full, b.put, "b", True, 0.1)
+
+    @check("Queue blocking get woken by another thread")
+    def _():
+        q = m.Queue()
+        threading.Timer(0.2, lambda: q.put("late")).start()
+        assert q.get(timeout=5) == "late"
+
+    @check("JoinableQueue")
+    def _():
+        q = m.JoinableQueue()
+        q.put(1)
+        q.put(2)
+        q.get()
+        q.task_done()
+        q.get()
+        q.task_done()
+        q.join()
+        raises(ValueError, q.task_done)
+
+    @check("Namespace")
+    def _():
+        ns = m.Namespace(a=1)
+        ns.b = "two"
+        assert ns.a == 1 and ns.b == "two"
+        raises(AttributeError, lambda: ns.nope)
+        del ns.a
+        raises(AttributeError, lambda: ns.a)
+        assert "Namespace(b=" in str(ns) and "two'" in str(ns)
+        assert ns._getvalue().b == "two"
+
+    @check("Value")
+    def _():
+        v = m.Value("i", 5)
+        assert v.value == 5
+        v.value = 7
+        assert v.get() == 7
+        v.set(2.5)
+        assert v.value == 2.5
+        assert v._getvalue().get() == 2.5
+
+    @check("Array")
+    def _():
+        a = m.Array("i", [1, 2, 3])
+        assert len(a) == 3 and a[0] == 1 and a[-1] == 3
+        a[1] = 20
+        got = a[:]
+        assert list(got) == [1, 20, 3], repr(got)
+        raises(IndexError, lambda: a[5])
+
+    @check("Lock")
+    def _():
+        lk = m.Lock()
+        assert lk.acquire()
+        assert lk.acquire(False) is False
+        if not PY2:
+            t0 = time.time()
+            assert lk.acquire(timeout=0.2) is False
+            assert time.time() - t0 >= 0.15
+        lk.release()
+        with lk:
+            pass
+        raises(Exception, lk.release)
+
+    @check("RLock")
+    def _():
+        r = m.RLock()
+        assert r.acquire() and r.acquire()
+        r.release()
+        r.release()
+        raises(Exception, r.release)
+
+    @check("Semaphore")
+    def _():
+        s = m.Semaphore(2)
+        assert s.acquire() and s.acquire()
+        assert s.acquire(False) is False
+        s.release()
+        assert s.acquire(False) is True
+        bs = m.BoundedSemaphore(1)
+        raises(ValueError, bs.release)
+
+    @check("Event")
+    def _():
+        e = m.Event()
+        assert not e.is_set()
+        assert e.wait(0.1) is False
+        threading.Timer(0.2, e.set).start()
+        assert e.wait(5) is True and e.is_set()
+        e.clear()
+        assert not e.is_set()
+
+    @check("Condition")
+    def _():
+        c = m.Condition()
+        got = []
+
+        def waiter():
+            with c:
+                got.append(c.wait(5))
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.3)
+        with c:
+            c.notify()
+        t.join(6)
+        assert got == [True], got
+        with c:
+            assert c.wait(0.1) is False
+
+    if not PY2:
+        @check("Barrier")
+        def _():
+            b = m.Barrier(2)
+            assert b.parties == 2 and b.n_waiting == 0 and not b.broken
+            res = []
+            t = threading.Thread(target=lambda: res.append(b.wait(5)))
+            t.start()
+            res.append(b.wait(5))
+            t.join(6)
+            assert sorted(res) == [0, 1], res
+            b2 = m.Barrier(2)
+            raises(threading.BrokenBarrierError, b2.wait, 0.1)
+
+        @check("nested proxies")
+        def _():
+            # Proxies rebuilt from a pickle authenticate with the process's key (as with a Python server).
+            import multiprocessing
+            multiprocessing.current_process().authkey = authkey
+            outer = m.list()
+            inner = m.dict()
+            inner["k"] = 1
+            outer.append(inner)
+            got = outer[0]
+            got["k"] = 2
+            assert inner["k"] == 2
+
+    @check("errors (unexposed method, unknown typeid)")
+    def _():
+        d = m.dict()
+        e = raises(RemoteError, d._callmethod, "nope")
+        assert "not in exposed" in str(e), str(e)
+        conn = m._Client(address, authkey=authkey)
+        from multiprocessing.managers import dispatch
+        raises(RemoteError, dispatch, conn, None, "create", ("NoSuchType",))
+        conn.close()
+        conn = m._Client(address, authkey=authkey)
+        e = raises(RemoteError, dispatch, conn, None, "bogus")
+        assert "unrecognized" in str(e)
+        conn.close()
+
+    gc.collect()
+    time.sleep(0.2)
+    out("NOBJ {0}".format(m._number_of_objects()))
+
+
+def custom_checks():
+    class M(BaseManager):
+        pass
+
+    M.register("get_queue")
+    M.register("get_calc")
+    M.register("Calc", create_method=False)
+    M.register("get_lock", proxytype=AcquirerProxy)
+    m = M(address, authkey)
+    m.connect()
+
+    @check("custom get_queue")
+    def _():
+        q = m.get_queue()
+        q.put({"job": 1})
+        assert q.get(timeout=2) == {"job": 1}
+        raises(queue.Empty, q.get, True, 0.1)
+
+    @check("custom JS object")
+    def _():
+        c = m.get_calc(10)
+        assert c.add(1, 2) == 13
+        assert c.greet("ann", greeting="hi") == "hi ann"
+        raises(KeyError, c.missing, "x")
+        e = raises(RemoteError, c.boom)
+        assert "kaboom" in str(e), str(e)
+        assert c.later(0.05) == "slept"
+        child = c.child(5)  # method_to_typeid -> #PROXY
+        assert child.add(1, 1) == 7
+        raises(Exception, c._callmethod, "secret")
+
+    gc.collect()
+    time.sleep(0.2)
+    out("NOBJ {0}".format(m._number_of_objects()))
+
+
+def counter_worker():
+    class M(BaseManager):
+        pass
+
+    M.register("get_counter", proxytype=ValueProxy)
+    M.register("get_lock", proxytype=AcquirerProxy)
+    m = M(address, authkey)
+    m.connect()
+    v = m.get_counter()
+    lk = m.get_lock()
+    for _ in range(int(extra[0])):
+        with lk:
+            v.value = v.value + 1
+    out("DONE-COUNT")
+
+
+def queue_worker():
+    """consume from get_jobs until None; record each item into get_results."""
+    class M(BaseManager):
+        pass
+
+    M.register("get_jobs")
+    M.register("get_results", proxytype=ListProxy)
+    m = M(address, authkey)
+    m.connect()
+    jobs = m.get_jobs()
+    results = m.get_results()
+    out("READY")
+    n = 0
+    while True:
+        item = jobs.get(timeout=20)
+        if item is None:
+            break
+        results.append(item)
+        n += 1
+    out("CONSUMED {0}".format(n))
+
+
+def blocked_get():
+    class M(BaseManager):
+        pass
+
+    M.register("get_jobs")
+    m = M(address, authkey)
+    m.connect()
+    jobs = m.get_jobs()
+    out("BLOCKING")
+    jobs.get()
+    out("GOT-ITEM")
+
+
+def wrong_key():
+    m = SyncManager(address, b"wrong-" + authkey)
+    try:
+        m.connect()
+    except Exception as e:
+        out("REFUSED " + type(e).__name__)
+    else:
+        out("ACCEPTED")
+
+
+def shutdown():
+    from multiprocessing.connection import Client
+    from multiprocessing.managers import dispatch
+    conn = Client(address, authkey=authkey)
+    conn.send((None, "shutdown", (), {}))
+    a = conn.recv()
+    b = conn.recv()
+    try:
+        conn.recv()
+        out("NO-EOF")
+    except EOFError:
+        out("SHUTDOWN {0} {1}".format(a[0], b[0]))
+
+
+{
+    "sync": sync_checks,
+    "custom": custom_checks,
+    "counter": counter_worker,
+    "queue": queue_worker,
+    "blocked": blocked_get,
+    "wrongkey": wrong_key,
+    "shutdown": shutdown,
+}[mode]()
+out("DONE")

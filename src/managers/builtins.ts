@@ -1,0 +1,1036 @@
+/**
+ * The objects behind SyncManager's typeids, served by {@link serveManager}: `dict`, `list`,
+ * `Queue`/`JoinableQueue`, `Namespace`, `Value`, `Array`, `Lock`, `RLock`, `Semaphore`,
+ * `BoundedSemaphore`, `Condition`, `Event`, `Barrier` and `Iterator`, with the methods, argument
+ * handling, return values and exceptions of CPython's objects (`queue.Queue`, `threading.*`, …).
+ * Blocking methods wait asynchronously: a blocked call holds only its own connection.
+ * @module
+ */
+import { PyException, PySlice, Tuple, type Reduction, pyReduce, tuple } from '../pickle/index.js';
+import { MANAGERS_MODULE } from './protocol.js';
+import { pyCompare, pyEquals, pyError, pyIndex, pyKey, pyRepr, pySeconds, pyTruthy, pyTypeName } from './py-values.js';
+
+/** The per-call context the server passes to served objects. */
+export interface CallContext {
+  /** Identifies the object-call connection (CPython: the server thread), e.g. the owner of an RLock. */
+  readonly channel: number;
+  /** Aborted when the calling client disconnects or the server closes. */
+  readonly signal: AbortSignal;
+}
+
+/** Implemented by objects that dispatch Python method calls themselves (all built-in typeids). */
+export const serveCall: unique symbol = Symbol('mpwire.managers.serveCall');
+/** Optional: the value `#GETVALUE` (`proxy._getvalue()`) sends for an object. */
+export const getValue: unique symbol = Symbol('mpwire.managers.getValue');
+
+/** A Python-style object served by the manager server. */
+export interface ServedObject {
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown;
+  [getValue]?(): unknown;
+  /** Python `repr()`, used by the `__repr__`/`__str__` fallbacks and `debug_info`. */
+  pyRepr(): string;
+}
+
+/** Rejection of a call whose client went away. */
+export class CallAborted extends Error {
+  override name = 'CallAborted';
+}
+
+/** Does `v` dispatch calls itself? */
+export function isServedObject(v: unknown): v is ServedObject {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<ServedObject>)[serveCall] === 'function';
+}
+
+// ------------------------------------------------------------------ arguments
+
+/** Positional-or-keyword argument `i` named `name`. */
+function arg(args: unknown[], kwargs: Record<string, unknown>, i: number, name: string, dflt?: unknown): unknown {
+  if (i < args.length) return args[i];
+  if (Object.hasOwn(kwargs, name)) return kwargs[name];
+  if (arguments.length >= 5) return dflt;
+  throw pyError('TypeError', `missing required argument: '${name}'`);
+}
+
+function noArgs(method: string, args: unknown[], max = 0): void {
+  if (args.length > max) throw pyError('TypeError', `${method}() takes ${max} positional arguments but ${args.length} were given`);
+}
+
+/** Items of a Python iterable value. */
+function iterate(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v.slice();
+  if (typeof v === 'string') return [...v];
+  if (v instanceof Map) return [...v.keys()];
+  if (v instanceof Set) return [...v];
+  if (v instanceof Uint8Array) return [...v];
+  if (v instanceof PyDict) return v.keys();
+  if (v instanceof PyList) return v.items.slice();
+  if (v && typeof v === 'object' && v.constructor === Object) return Object.keys(v);
+  throw pyError('TypeError', `'${pyTypeName(v)}' object is not iterable`);
+}
+
+/** CPython's `slice.indices(length)`. */
+function sliceIndices(s: PySlice, length: number): [number, number, number] {
+  const step = s.step === null || s.step === undefined ? 1 : pyIndex(s.step, 'slice indices');
+  if (step === 0) throw pyError('ValueError', 'slice step cannot be zero');
+  const lower = step < 0 ? -1 : 0;
+  const upper = step < 0 ? length - 1 : length;
+  const clamp = (v: unknown, dflt: number): number => {
+    if (v === null || v === undefined) return dflt;
+    let i = pyIndex(v, 'slice indices');
+    if (i < 0) i = Math.max(i + length, lower);
+    else i = Math.min(i, upper);
+    return i;
+  };
+  return [clamp(s.start, step < 0 ? upper : lower), clamp(s.stop, step < 0 ? lower : upper), step];
+}
+
+function sliceRange(s: PySlice, length: number): number[] {
+  const [start, stop, step] = sliceIndices(s, length);
+  const out: number[] = [];
+  if (step > 0) for (let i = start; i < stop; i += step) out.push(i);
+  else for (let i = start; i > stop; i += step) out.push(i);
+  return out;
+}
+
+function normIndex(i: unknown, length: number, what: string): number {
+  let n = pyIndex(i, `${what} indices`);
+  if (n < 0) n += length;
+  if (n < 0 || n >= length) throw pyError('IndexError', `${what} index out of range`);
+  return n;
+}
+
+function unknownMethod(obj: ServedObject, method: string): never {
+  throw pyError('AttributeError', `'${obj.constructor.name.replace(/^Py/, '')}' object has no attribute '${method}'`);
+}
+
+// ------------------------------------------------------------------ waiting
+
+type Wake = () => void;
+
+/** Wake every waiter (they re-check their condition). */
+function wakeAll(waiters: Set<Wake>): void {
+  for (const w of [...waiters]) w();
+}
+
+/**
+ * Wait until `cond()` holds (re-checked after each wake; a `cond` that also takes what it waited
+ * for — an item, the lock — does so atomically, since nothing runs between its check and its action), `timeout` seconds (null = forever) pass,
+ * or `signal` aborts (rejects with {@link CallAborted}). Resolves with the last `cond()`.
+ */
+async function waitUntil(cond: () => boolean, waiters: Set<Wake>, timeout: number | null, signal: AbortSignal): Promise<boolean> {
+  if (cond()) return true;
+  if (timeout !== null && timeout <= 0) return false;
+  const deadline = timeout === null ? Number.POSITIVE_INFINITY : Date.now() + timeout * 1000;
+  for (;;) {
+    const woke = await sleepUntilWoken(waiters, deadline, signal);
+    if (cond()) return true;
+    if (!woke || Date.now() >= deadline) return false;
+  }
+}
+
+function sleepUntilWoken(waiters: Set<Wake>, deadline: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      waiters.delete(wake);
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const wake: Wake = () => {
+      cleanup();
+      resolve(true);
+    };
+    const onAbort = (): void => {
+      cleanup();
+      reject(new CallAborted('client went away'));
+    };
+    if (signal.aborted) {
+      reject(new CallAborted('client went away'));
+      return;
+    }
+    waiters.add(wake);
+    signal.addEventListener('abort', onAbort);
+    if (deadline !== Number.POSITIVE_INFINITY) {
+      timer = setTimeout(() => {
+        cleanup();
+        resolve(false);
+      }, Math.max(0, deadline - Date.now()));
+    }
+  });
+}
+
+// ------------------------------------------------------------------ dict
+
+/** `dict` with Python key semantics (`1`, `1.0` and `True` are one key). */
+export class PyDict implements ServedObject {
+  readonly #entries = new Map<string, [unknown, unknown]>();
+
+  constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
+    this.update(args, kwargs);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+  keys(): unknown[] {
+    return [...this.#entries.values()].map((e) => e[0]);
+  }
+  has(k: unknown): boolean {
+    return this.#entries.has(pyKey(k));
+  }
+  get(k: unknown): unknown {
+    const e = this.#entries.get(pyKey(k));
+    if (!e) throw pyError('KeyError', k);
+    return e[1];
+  }
+  set(k: unknown, v: unknown): void {
+    const key = pyKey(k);
+    const e = this.#entries.get(key);
+    if (e) e[1] = v;
+    else this.#entries.set(key, [k, v]);
+  }
+  delete(k: unknown): void {
+    if (!this.#entries.delete(pyKey(k))) throw pyError('KeyError', k);
+  }
+  toMap(): Map<unknown, unknown> {
+    return new Map([...this.#entries.values()]);
+  }
+
+  update(args: unknown[], kwargs: Record<string, unknown>): void {
+    if (args.length > 1) throw pyError('TypeError', `update expected at most 1 argument, got ${args.length}`);
+    const other = args[0];
+    if (other instanceof Map) for (const [k, v] of other) this.set(k, v);
+    else if (other instanceof PyDict) for (const [k, v] of other.toMap()) this.set(k, v);
+    else if (other !== undefined && other !== null && !Array.isArray(other) && typeof other === 'object' && other.constructor === Object) {
+      for (const [k, v] of Object.entries(other)) this.set(k, v);
+    } else if (other !== undefined) {
+      for (const [i, pair] of iterate(other).entries()) {
+        const p = Array.isArray(pair) ? pair : undefined;
+        if (!p || p.length !== 2) throw pyError('ValueError', `dictionary update sequence element #${i} has length ${p ? p.length : 1}; 2 is required`);
+        this.set(p[0], p[1]);
+      }
+    }
+    for (const [k, v] of Object.entries(kwargs)) this.set(k, v);
+  }
+
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
+    switch (method) {
+      case '__getitem__':
+        return this.get(args[0]);
+      case '__setitem__':
+        this.set(args[0], args[1]);
+        return null;
+      case '__delitem__':
+        this.delete(args[0]);
+        return null;
+      case '__contains__':
+      case 'has_key':
+        return this.has(args[0]);
+      case '__len__':
+        return this.size;
+      case '__iter__':
+        return new PyIterator(this.keys());
+      case 'clear':
+        this.#entries.clear();
+        return null;
+      case 'copy':
+        return this.toMap();
+      case 'get': {
+        const e = this.#entries.get(pyKey(arg(args, kwargs, 0, 'key')));
+        return e ? e[1] : (args[1] ?? null);
+      }
+      case 'items':
+        return [...this.#entries.values()].map(([k, v]) => tuple(k, v));
+      case 'keys':
+        return this.keys();
+      case 'values':
+        return [...this.#entries.values()].map((e) => e[1]);
+      case 'pop': {
+        const key = pyKey(args[0]);
+        const e = this.#entries.get(key);
+        if (!e) {
+          if (args.length > 1) return args[1];
+          throw pyError('KeyError', args[0]);
+        }
+        this.#entries.delete(key);
+        return e[1];
+      }
+      case 'popitem': {
+        const last = [...this.#entries.keys()].pop();
+        if (last === undefined) throw pyError('KeyError', 'popitem(): dictionary is empty');
+        const e = this.#entries.get(last) as [unknown, unknown];
+        this.#entries.delete(last);
+        return tuple(e[0], e[1]);
+      }
+      case 'setdefault': {
+        const k = args[0];
+        const e = this.#entries.get(pyKey(k));
+        if (e) return e[1];
+        const v = args[1] ?? null;
+        this.set(k, v);
+        return v;
+      }
+      case 'update':
+        this.update(args, kwargs);
+        return null;
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  [getValue](): unknown {
+    return this.toMap();
+  }
+  pyRepr(): string {
+    return pyRepr(this.toMap());
+  }
+}
+
+// ------------------------------------------------------------------ list
+
+/** `list`. */
+export class PyList implements ServedObject {
+  items: unknown[];
+  constructor(args: unknown[] = []) {
+    this.items = args.length ? iterate(args[0]) : [];
+  }
+
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
+    const items = this.items;
+    switch (method) {
+      case '__len__':
+        return items.length;
+      case '__getslice__':
+      case '__setslice__':
+      case '__delslice__':
+        // Python 2's slice methods (i, j[, seq]).
+        return this[serveCall](`__${method.slice(2, 5)}item__`, [new PySlice(args[0], args[1], null), ...args.slice(2)], kwargs);
+      case '__getitem__': {
+        const i = args[0];
+        if (i instanceof PySlice) return sliceRange(i, items.length).map((j) => items[j]);
+        return items[normIndex(i, items.length, 'list')];
+      }
+      case '__setitem__': {
+        const [i, v] = args;
+        if (i instanceof PySlice) {
+          const values = iterate(v);
+          const [start, stop, step] = sliceIndices(i, items.length);
+          if (step === 1) items.splice(start, Math.max(0, stop - start), ...values);
+          else {
+            const idx = sliceRange(i, items.length);
+            if (idx.length !== values.length) {
+              throw pyError('ValueError', `attempt to assign sequence of size ${values.length} to extended slice of size ${idx.length}`);
+            }
+            idx.forEach((j, n) => (items[j] = values[n]));
+          }
+        } else items[normIndex(i, items.length, 'list assignment')] = v;
+        return null;
+      }
+      case '__delitem__': {
+        const i = args[0];
+        if (i instanceof PySlice) {
+          const drop = new Set(sliceRange(i, items.length));
+          this.items = items.filter((_, j) => !drop.has(j));
+        } else items.splice(normIndex(i, items.length, 'list assignment'), 1);
+        return null;
+      }
+      case '__contains__':
+        return items.some((x) => pyEquals(x, args[0]));
+      case '__add__': {
+        const other = args[0];
+        if (!Array.isArray(other) || other instanceof Tuple) {
+          throw pyError('TypeError', `can only concatenate list (not "${pyTypeName(other)}") to list`);
+        }
+        return [...items, ...other];
+      }
+      case '__mul__':
+      case '__rmul__': {
+        const n = pyIndex(args[0], "can't multiply sequence by non-int of type");
+        const out: unknown[] = [];
+        for (let k = 0; k < n; k++) out.push(...items);
+        return out;
+      }
+      case '__imul__': {
+        const n = pyIndex(args[0], "can't multiply sequence by non-int of type");
+        const copy = items.slice();
+        items.length = 0;
+        for (let k = 0; k < n; k++) items.push(...copy);
+        return null;
+      }
+      case '__reversed__':
+        return new ReversedList(items.slice());
+      case 'append':
+        items.push(args[0]);
+        return null;
+      case 'extend':
+        items.push(...iterate(args[0]));
+        return null;
+      case 'insert': {
+        let i = pyIndex(args[0], 'list indices');
+        if (i < 0) i = Math.max(0, i + items.length);
+        items.splice(Math.min(i, items.length), 0, args[1]);
+        return null;
+      }
+      case 'pop': {
+        if (items.length === 0) throw pyError('IndexError', 'pop from empty list');
+        const i = args.length ? normIndex(args[0], items.length, 'pop') : items.length - 1;
+        return items.splice(i, 1)[0];
+      }
+      case 'remove': {
+        const i = items.findIndex((x) => pyEquals(x, args[0]));
+        if (i < 0) throw pyError('ValueError', 'list.remove(x): x not in list');
+        items.splice(i, 1);
+        return null;
+      }
+      case 'index': {
+        const start = args.length > 1 ? sliceIndices(new PySlice(args[1], null, null), items.length)[0] : 0;
+        const stop = args.length > 2 ? sliceIndices(new PySlice(null, args[2], null), items.length)[1] : items.length;
+        for (let i = start; i < stop; i++) if (pyEquals(items[i], args[0])) return i;
+        throw pyError('ValueError', `${pyRepr(args[0])} is not in list`);
+      }
+      case 'count':
+        return items.filter((x) => pyEquals(x, args[0])).length;
+      case 'reverse':
+        items.reverse();
+        return null;
+      case 'sort': {
+        noArgs('sort', args);
+        if (kwargs['key'] !== undefined && kwargs['key'] !== null) throw pyError('TypeError', 'sort(key=…) cannot be served by mpwire');
+        const sorted = items.slice().sort(pyCompare);
+        if (pyTruthy(kwargs['reverse'])) sorted.reverse();
+        this.items.splice(0, items.length, ...sorted);
+        return null;
+      }
+      case 'clear':
+        items.length = 0;
+        return null;
+      case 'copy':
+        return items.slice();
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  [getValue](): unknown {
+    return this.items;
+  }
+  pyRepr(): string {
+    return pyRepr(this.items);
+  }
+}
+
+/** A value that pickles as the given reduction (a plain object would pickle as a dict). */
+class Reduced {
+  constructor(readonly reduction: Reduction) {}
+  [pyReduce](): Reduction {
+    return this.reduction;
+  }
+}
+
+/** `reversed(list)` as it pickles (`builtins.reversed(items)`). */
+class ReversedList {
+  constructor(readonly items: unknown[]) {}
+  [pyReduce](): Reduction {
+    return { module: 'builtins', name: 'reversed', args: [this.items] };
+  }
+}
+
+// ------------------------------------------------------------------ Iterator
+
+/** The `Iterator` typeid (results of `dict.__iter__`). */
+export class PyIterator implements ServedObject {
+  #i = 0;
+  constructor(readonly items: unknown[]) {}
+  [serveCall](method: string): unknown {
+    switch (method) {
+      case '__next__':
+      case 'next':
+      case 'send':
+        if (this.#i >= this.items.length) throw pyError('StopIteration');
+        return this.items[this.#i++];
+      case 'close':
+        this.#i = this.items.length;
+        return null;
+      case 'throw':
+        this.#i = this.items.length;
+        throw pyError('StopIteration');
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  pyRepr(): string {
+    return '<iterator object>';
+  }
+}
+
+// ------------------------------------------------------------------ Queue
+
+/** `queue.Queue` (also JoinableQueue): `get`/`put` wait asynchronously, with Python's timeouts. */
+export class PyQueue implements ServedObject {
+  readonly items: unknown[] = [];
+  readonly maxsize: number;
+  #unfinished = 0;
+  readonly #changed = new Set<Wake>();
+  readonly #allDone = new Set<Wake>();
+
+  constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
+    this.maxsize = pyIndex(arg(args, kwargs, 0, 'maxsize', 0), 'maxsize');
+  }
+
+  #full(): boolean {
+    return this.maxsize > 0 && this.items.length >= this.maxsize;
+  }
+
+  async #wait(cond: () => boolean, block: unknown, timeout: unknown, ctx: CallContext): Promise<boolean> {
+    if (!pyTruthy(block)) return cond();
+    const t = pySeconds(timeout);
+    if (t !== null && t < 0) throw pyError('ValueError', "'timeout' must be a non-negative number");
+    return waitUntil(cond, this.#changed, t, ctx.signal);
+  }
+
+  async get(block: unknown, timeout: unknown, ctx: CallContext): Promise<unknown> {
+    let item: unknown;
+    const take = (): boolean => {
+      if (this.items.length === 0) return false;
+      item = this.items.shift();
+      return true;
+    };
+    const ok = await this.#wait(take, block, timeout, ctx);
+    if (!ok) throw new PyException('queue', 'Empty', []);
+    wakeAll(this.#changed);
+    return item;
+  }
+
+  async put(item: unknown, block: unknown, timeout: unknown, ctx: CallContext): Promise<null> {
+    const put = (): boolean => {
+      if (this.#full()) return false;
+      this.items.push(item);
+      this.#unfinished++;
+      return true;
+    };
+    const ok = await this.#wait(put, block, timeout, ctx);
+    if (!ok) throw new PyException('queue', 'Full', []);
+    wakeAll(this.#changed);
+    return null;
+  }
+
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
+    switch (method) {
+      case 'get':
+        return this.get(arg(args, kwargs, 0, 'block', true), arg(args, kwargs, 1, 'timeout', null), ctx);
+      case 'get_nowait':
+        return this.get(false, null, ctx);
+      case 'put':
+        return this.put(arg(args, kwargs, 0, 'item'), arg(args, kwargs, 1, 'block', true), arg(args, kwargs, 2, 'timeout', null), ctx);
+      case 'put_nowait':
+        return this.put(arg(args, kwargs, 0, 'item'), false, null, ctx);
+      case 'qsize':
+        return this.items.length;
+      case 'empty':
+        return this.items.length === 0;
+      case 'full':
+        return this.#full();
+      case 'task_done':
+        if (this.#unfinished <= 0) throw pyError('ValueError', 'task_done() called too many times');
+        if (--this.#unfinished === 0) wakeAll(this.#allDone);
+        return null;
+      case 'join':
+        return waitUntil(() => this.#unfinished === 0, this.#allDone, null, ctx.signal).then(() => null);
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  [getValue](): unknown {
+    throw pyError('TypeError', "cannot pickle '_thread.lock' object");
+  }
+  pyRepr(): string {
+    return '<queue.Queue object>';
+  }
+}
+
+// ------------------------------------------------------------------ Namespace, Value, Array
+
+/** `multiprocessing.managers.Namespace`. */
+export class PyNamespace implements ServedObject {
+  readonly attrs = new Map<string, unknown>();
+  constructor(_args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
+    for (const [k, v] of Object.entries(kwargs)) this.attrs.set(k, v);
+  }
+  [serveCall](method: string, args: unknown[]): unknown {
+    const name = String(args[0]);
+    switch (method) {
+      case '__getattribute__':
+        if (name === '__dict__') return new Map(this.attrs);
+        if (!this.attrs.has(name)) throw pyError('AttributeError', `'Namespace' object has no attribute '${name}'`);
+        return this.attrs.get(name);
+      case '__setattr__':
+        this.attrs.set(name, args[1]);
+        return null;
+      case '__delattr__':
+        if (!this.attrs.delete(name)) throw pyError('AttributeError', name);
+        return null;
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  [getValue](): unknown {
+    return new Reduced({ module: MANAGERS_MODULE, name: 'Namespace', args: [], via: 'newobj', state: new Map(this.attrs) });
+  }
+  pyRepr(): string {
+    const parts = [...this.attrs].filter(([k]) => !k.startsWith('_')).map(([k, v]) => `${k}=${pyRepr(v)}`);
+    return `Namespace(${parts.sort().join(', ')})`;
+  }
+}
+
+/** `multiprocessing.managers.Value` (the typecode is stored, not enforced, as in CPython). */
+export class PyValue implements ServedObject {
+  typecode: unknown;
+  value: unknown;
+  constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
+    this.typecode = arg(args, kwargs, 0, 'typecode');
+    this.value = arg(args, kwargs, 1, 'value');
+  }
+  [serveCall](method: string, args: unknown[]): unknown {
+    switch (method) {
+      case 'get':
+        return this.value;
+      case 'set':
+        this.value = args[0];
+        return null;
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  [getValue](): unknown {
+    const state = new Map<string, unknown>([
+      ['_typecode', this.typecode],
+      ['_value', this.value],
+    ]);
+    return new Reduced({ module: MANAGERS_MODULE, name: 'Value', args: [], via: 'newobj', state });
+  }
+  pyRepr(): string {
+    return `Value(${pyRepr(this.typecode)}, ${pyRepr(this.value)})`;
+  }
+}
+
+/** `array.array` (SyncManager's `Array`). */
+export class PyArray implements ServedObject {
+  readonly typecode: string;
+  readonly items: unknown[];
+  constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
+    this.typecode = String(arg(args, kwargs, 0, 'typecode'));
+    const seq = arg(args, kwargs, 1, 'sequence', []);
+    this.items = typeof seq === 'number' || typeof seq === 'bigint' ? new Array<unknown>(Number(seq)).fill(0) : iterate(seq);
+  }
+  #array(items: unknown[]): unknown {
+    const typecode = this.typecode;
+    return new Reduced({ module: 'array', name: 'array', args: [typecode, items] });
+  }
+  [serveCall](method: string, args: unknown[]): unknown {
+    switch (method) {
+      case '__getslice__':
+      case '__setslice__':
+        return this[serveCall](`__${method.slice(2, 5)}item__`, [new PySlice(args[0], args[1], null), ...args.slice(2)]);
+      case '__len__':
+        return this.items.length;
+      case '__getitem__': {
+        const i = args[0];
+        if (i instanceof PySlice) return this.#array(sliceRange(i, this.items.length).map((j) => this.items[j]));
+        return this.items[normIndex(i, this.items.length, 'array')];
+      }
+      case '__setitem__': {
+        const [i, v] = args;
+        if (i instanceof PySlice) {
+          const idx = sliceRange(i, this.items.length);
+          const values = iterate(v);
+          if (idx.length !== values.length) throw pyError('ValueError', 'attempt to assign array of different size to extended slice');
+          idx.forEach((j, n) => (this.items[j] = values[n]));
+        } else this.items[normIndex(i, this.items.length, 'array assignment')] = v;
+        return null;
+      }
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  [getValue](): unknown {
+    return this.#array(this.items.slice());
+  }
+  pyRepr(): string {
+    return `array(${pyRepr(this.typecode)}, ${pyRepr(this.items)})`;
+  }
+}
+
+// ------------------------------------------------------------------ locks
+
+/** A lock a Condition can be built on. */
+interface ConditionLock extends ServedObject {
+  acquireFor(ctx: CallContext, timeout: number | null): Promise<boolean>;
+  ownedBy(ctx: CallContext): boolean;
+  /** Release completely; returns what `restore` needs. */
+  releaseAll(ctx: CallContext): number;
+  restore(ctx: CallContext, saved: number): Promise<void>;
+}
+
+/** Python's `acquire(blocking=True, timeout=-1)` → seconds (null = forever, 0 = try once). */
+function lockTimeout(args: unknown[], kwargs: Record<string, unknown>): number | null {
+  const blocking = pyTruthy(arg(args, kwargs, 0, 'blocking', true));
+  const raw = arg(args, kwargs, 1, 'timeout', -1);
+  const t = raw === null ? -1 : (pySeconds(raw) as number);
+  if (!blocking) {
+    if (t !== -1) throw pyError('ValueError', "can't specify a timeout for a non-blocking call");
+    return 0;
+  }
+  if (t < 0 && t !== -1) throw pyError('ValueError', 'timeout value must be a non-negative number');
+  return t === -1 ? null : t;
+}
+
+/** `threading.Lock`. */
+export class PyLock implements ConditionLock {
+  locked = false;
+  readonly #waiters = new Set<Wake>();
+  async acquireFor(ctx: CallContext, timeout: number | null): Promise<boolean> {
+    const take = (): boolean => {
+      if (this.locked) return false;
+      this.locked = true;
+      return true;
+    };
+    return waitUntil(take, this.#waiters, timeout, ctx.signal);
+  }
+  release(): void {
+    if (!this.locked) throw pyError('RuntimeError', 'release unlocked lock');
+    this.locked = false;
+    wakeAll(this.#waiters);
+  }
+  ownedBy(): boolean {
+    return this.locked;
+  }
+  releaseAll(): number {
+    this.release();
+    return 1;
+  }
+  async restore(ctx: CallContext): Promise<void> {
+    await this.acquireFor(ctx, null);
+  }
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
+    switch (method) {
+      case 'acquire':
+        return this.acquireFor(ctx, lockTimeout(args, kwargs));
+      case 'release':
+        this.release();
+        return null;
+      case 'locked':
+        return this.locked;
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  pyRepr(): string {
+    return `<${this.locked ? 'locked' : 'unlocked'} _thread.lock object>`;
+  }
+}
+
+/** `threading.RLock`: owned by the object-call connection (CPython: the server thread) that acquired it. */
+export class PyRLock implements ConditionLock {
+  owner: number | undefined;
+  count = 0;
+  readonly #waiters = new Set<Wake>();
+  async acquireFor(ctx: CallContext, timeout: number | null): Promise<boolean> {
+    if (this.owner === ctx.channel) {
+      this.count++;
+      return true;
+    }
+    const take = (): boolean => {
+      if (this.count !== 0) return false;
+      this.owner = ctx.channel;
+      this.count = 1;
+      return true;
+    };
+    return waitUntil(take, this.#waiters, timeout, ctx.signal);
+  }
+  release(ctx: CallContext): void {
+    if (this.owner !== ctx.channel || this.count === 0) throw pyError('RuntimeError', 'cannot release un-acquired lock');
+    if (--this.count === 0) {
+      this.owner = undefined;
+      wakeAll(this.#waiters);
+    }
+  }
+  ownedBy(ctx: CallContext): boolean {
+    return this.count > 0 && this.owner === ctx.channel;
+  }
+  releaseAll(): number {
+    const n = this.count;
+    this.count = 0;
+    this.owner = undefined;
+    wakeAll(this.#waiters);
+    return n;
+  }
+  async restore(ctx: CallContext, saved: number): Promise<void> {
+    await this.acquireFor(ctx, null);
+    this.count = saved;
+  }
+  /** The owner's connection closed: free the lock, as a dead thread's RLock is of no use. */
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
+    switch (method) {
+      case 'acquire':
+        return this.acquireFor(ctx, lockTimeout(args, kwargs));
+      case 'release':
+        this.release(ctx);
+        return null;
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  pyRepr(): string {
+    return `<${this.count ? 'locked' : 'unlocked'} _thread.RLock object owner=${this.owner ?? 0} count=${this.count}>`;
+  }
+}
+
+/** `threading.Semaphore` / `BoundedSemaphore`. */
+export class PySemaphore implements ServedObject {
+  value: number;
+  readonly #initial: number;
+  readonly #waiters = new Set<Wake>();
+  constructor(
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    readonly bounded = false,
+  ) {
+    this.value = pyIndex(arg(args, kwargs, 0, 'value', 1), 'value');
+    if (this.value < 0) throw pyError('ValueError', 'semaphore initial value must be >= 0');
+    this.#initial = this.value;
+  }
+  async acquire(args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): Promise<boolean> {
+    const blocking = pyTruthy(arg(args, kwargs, 0, 'blocking', true));
+    const t = pySeconds(arg(args, kwargs, 1, 'timeout', null));
+    if (!blocking && t !== null) throw pyError('ValueError', "can't specify timeout for non-blocking acquire");
+    const take = (): boolean => {
+      if (this.value <= 0) return false;
+      this.value--;
+      return true;
+    };
+    return waitUntil(take, this.#waiters, blocking ? t : 0, ctx.signal);
+  }
+  release(n: number): void {
+    if (n < 1) throw pyError('ValueError', 'n must be one or more');
+    if (this.bounded && this.value + n > this.#initial) throw pyError('ValueError', 'Semaphore released too many times');
+    this.value += n;
+    wakeAll(this.#waiters);
+  }
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
+    switch (method) {
+      case 'acquire':
+        return this.acquire(args, kwargs, ctx);
+      case 'release':
+        this.release(pyIndex(arg(args, kwargs, 0, 'n', 1), 'n'));
+        return null;
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  pyRepr(): string {
+    return `<threading.${this.bounded ? 'BoundedSemaphore' : 'Semaphore'} value=${this.value}>`;
+  }
+}
+
+/** `threading.Condition` (over an RLock unless a served Lock/RLock is given). */
+export class PyCondition implements ServedObject {
+  readonly lock: ConditionLock;
+  readonly #waiters: Array<{ wake(): void }> = [];
+  constructor(lock?: unknown) {
+    // A proxy sent back to its own server arrives as a local reference to the referent.
+    const l = lock && typeof lock === 'object' && 'referent' in lock ? (lock as { referent: unknown }).referent : lock;
+    this.lock = l instanceof PyLock || l instanceof PyRLock ? l : new PyRLock();
+  }
+  async wait(timeout: number | null, ctx: CallContext): Promise<boolean> {
+    if (!this.lock.ownedBy(ctx)) throw pyError('RuntimeError', 'cannot wait on un-acquired lock');
+    const saved = this.lock.releaseAll(ctx);
+    let notified = false;
+    const entry = { wake: (): void => undefined };
+    try {
+      notified = await new Promise<boolean>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const cleanup = (): void => {
+          const i = this.#waiters.indexOf(entry);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          if (timer) clearTimeout(timer);
+          ctx.signal.removeEventListener('abort', onAbort);
+        };
+        const onAbort = (): void => {
+          cleanup();
+          reject(new CallAborted('client went away'));
+        };
+        entry.wake = () => {
+          cleanup();
+          resolve(true);
+        };
+        this.#waiters.push(entry);
+        ctx.signal.addEventListener('abort', onAbort);
+        if (timeout !== null) {
+          timer = setTimeout(() => {
+            cleanup();
+            resolve(false);
+          }, Math.max(0, timeout * 1000));
+        }
+      });
+    } finally {
+      if (!ctx.signal.aborted) await this.lock.restore(ctx, saved);
+    }
+    return notified;
+  }
+  notify(n: number, ctx: CallContext): void {
+    if (!this.lock.ownedBy(ctx)) throw pyError('RuntimeError', 'cannot notify on un-acquired lock');
+    for (const w of this.#waiters.slice(0, n)) w.wake();
+  }
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
+    switch (method) {
+      case 'acquire':
+        return this.lock.acquireFor(ctx, lockTimeout(args, kwargs));
+      case 'release':
+        return this.lock[serveCall]('release', [], {}, ctx);
+      case 'wait':
+        return this.wait(pySeconds(arg(args, kwargs, 0, 'timeout', null)), ctx);
+      case 'notify':
+        this.notify(pyIndex(arg(args, kwargs, 0, 'n', 1), 'n'), ctx);
+        return null;
+      case 'notify_all':
+      case 'notifyAll':
+        this.notify(this.#waiters.length, ctx);
+        return null;
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  pyRepr(): string {
+    return `<Condition(${this.lock.pyRepr()}, ${this.#waiters.length})>`;
+  }
+}
+
+/** `threading.Event`. */
+export class PyEvent implements ServedObject {
+  flag = false;
+  readonly #waiters = new Set<Wake>();
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
+    switch (method) {
+      case 'is_set':
+      case 'isSet':
+        return this.flag;
+      case 'set':
+        this.flag = true;
+        wakeAll(this.#waiters);
+        return null;
+      case 'clear':
+        this.flag = false;
+        return null;
+      case 'wait':
+        return waitUntil(() => this.flag, this.#waiters, pySeconds(arg(args, kwargs, 0, 'timeout', null)), ctx.signal);
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  pyRepr(): string {
+    return `<threading.Event: ${this.flag ? 'set' : 'unset'}>`;
+  }
+}
+
+function brokenBarrier(): PyException {
+  return new PyException('threading', 'BrokenBarrierError', []);
+}
+
+/** `threading.Barrier` (the `action` argument is not supported: a callable cannot be sent). */
+export class PyBarrier implements ServedObject {
+  readonly parties: number;
+  readonly timeout: number | null;
+  count = 0;
+  broken = false;
+  #generation = 0;
+  readonly #brokenGenerations = new Set<number>();
+  readonly #waiters = new Set<Wake>();
+  constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
+    this.parties = pyIndex(arg(args, kwargs, 0, 'parties'), 'parties');
+    if (this.parties < 1) throw pyError('ValueError', 'parties must be > 0');
+    const action = arg(args, kwargs, 1, 'action', null);
+    if (action !== null) throw pyError('TypeError', 'Barrier(action=…) cannot be served by mpwire');
+    this.timeout = pySeconds(arg(args, kwargs, 2, 'timeout', null));
+  }
+  #break(): void {
+    this.broken = true;
+    this.#brokenGenerations.add(this.#generation);
+    wakeAll(this.#waiters);
+  }
+  async wait(timeout: number | null, ctx: CallContext): Promise<number> {
+    if (this.broken) throw brokenBarrier();
+    const gen = this.#generation;
+    const index = this.count++;
+    if (this.count === this.parties) {
+      this.count = 0;
+      this.#generation++;
+      wakeAll(this.#waiters);
+      return index;
+    }
+    const done = (): boolean => this.#generation !== gen || this.#brokenGenerations.has(gen);
+    let ok: boolean;
+    try {
+      ok = await waitUntil(done, this.#waiters, timeout ?? this.timeout, ctx.signal);
+    } catch (e) {
+      if (this.#generation === gen) this.#break();
+      throw e;
+    }
+    if (!ok) {
+      this.#break();
+      throw brokenBarrier();
+    }
+    if (this.#brokenGenerations.has(gen)) throw brokenBarrier();
+    return index;
+  }
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
+    switch (method) {
+      case 'wait':
+        return this.wait(pySeconds(arg(args, kwargs, 0, 'timeout', null)), ctx);
+      case 'abort':
+        this.#break();
+        return null;
+      case 'reset':
+        if (this.count > 0) this.#break();
+        this.count = 0;
+        this.#generation++;
+        this.broken = false;
+        return null;
+      case '__getattribute__': {
+        const name = String(args[0]);
+        if (name === 'parties') return this.parties;
+        if (name === 'n_waiting') return this.count;
+        if (name === 'broken') return this.broken;
+        throw pyError('AttributeError', `'Barrier' object has no attribute '${name}'`);
+      }
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  pyRepr(): string {
+    return `<threading.Barrier: waiters=${this.count}/${this.parties}>`;
+  }
+}
+
+// ------------------------------------------------------------------ registry
+
+/** The public methods of `queue.Queue` (what CPython's server computes for Queue/JoinableQueue). */
+export const QUEUE_METHODS = ['empty', 'full', 'get', 'get_nowait', 'join', 'put', 'put_nowait', 'qsize', 'task_done'] as const;
+
+/** A factory of a built-in typeid: Python's `(args, kwargs)` → the served object. */
+export type BuiltinFactory = (args: unknown[], kwargs: Record<string, unknown>) => ServedObject;
+
+/** Factories of SyncManager's typeids (the exposed lists come from `SYNC_MANAGER_REGISTRY`). */
+export const BUILTIN_FACTORIES: Readonly<Record<string, BuiltinFactory>> = {
+  dict: (a, k) => new PyDict(a, k),
+  list: (a) => new PyList(a),
+  Queue: (a, k) => new PyQueue(a, k),
+  JoinableQueue: (a, k) => new PyQueue(a, k),
+  Namespace: (a, k) => new PyNamespace(a, k),
+  Value: (a, k) => new PyValue(a, k),
+  Array: (a, k) => new PyArray(a, k),
+  Lock: () => new PyLock(),
+  RLock: () => new PyRLock(),
+  Semaphore: (a, k) => new PySemaphore(a, k),
+  BoundedSemaphore: (a, k) => new PySemaphore(a, k, true),
+  Condition: (a, k) => new PyCondition(arg(a, k, 0, 'lock', null)),
+  Event: () => new PyEvent(),
+  Barrier: (a, k) => new PyBarrier(a, k),
+};

@@ -1,0 +1,739 @@
+/**
+ * A `multiprocessing.managers` server written in TypeScript (PROTOCOL.md §5): stock Python clients
+ * (`BaseManager(address, authkey).connect()`, `SyncManager`, their proxies) use objects that Node
+ * serves. Every connection is served asynchronously, so a blocked `get`/`acquire`/`wait` holds only
+ * its own connection, like one server thread in CPython.
+ * @module
+ */
+import { AuthenticationError, MpwireError, RemoteError } from '../errors.js';
+import { serverHandshake, type DigestName } from '../auth/handshake.js';
+import { type PickleCodecOptions, PyException, PyGlobal, type Reduction, pyReduce, tuple } from '../pickle/index.js';
+import { type Address, type Connection, type Listener, listen } from '../wire/index.js';
+import {
+  BUILTIN_FACTORIES,
+  type CallContext,
+  CallAborted,
+  PyArray,
+  PyBarrier,
+  PyCondition,
+  PyDict,
+  PyEvent,
+  PyIterator,
+  PyList,
+  PyLock,
+  PyNamespace,
+  PyQueue,
+  PyRLock,
+  PySemaphore,
+  PyValue,
+  QUEUE_METHODS,
+  getValue,
+  isServedObject,
+  serveCall,
+} from './builtins.js';
+import { type ManagerCodec, type Serializer, managerCodec } from './codec.js';
+import {
+  ERROR,
+  GETVALUE,
+  MANAGERS_MODULE,
+  PROXY,
+  RETURN,
+  SERVER_METHODS,
+  SYNC_MANAGER_REGISTRY,
+  TRACEBACK,
+  Token,
+  type ProxyReference,
+  UNSERIALIZABLE,
+  rebuildProxyReduction,
+} from './protocol.js';
+import { pyError, pyRepr, pyStr, pyTypeName } from './py-values.js';
+
+/**
+ * A JS factory of a typeid: called with the positional arguments Python passed to `create`
+ * (e.g. `m.get_queue(1, 2)`), plus a trailing plain object of the keyword arguments when there are
+ * any. May return a promise.
+ */
+export type ManagerFactory = (...args: any[]) => unknown;
+
+/** The long form of a registry entry, like `BaseManager.register(typeid, callable, exposed=…, method_to_typeid=…)`. */
+export interface ManagerTypeOptions {
+  /** Makes the object; `null` means Python's "registered without callable": `create` takes the object itself. */
+  callable: ManagerFactory | null;
+  /** Method names clients may call; default: the object's public methods (names not starting with `_`). */
+  exposed?: readonly string[];
+  /** Methods whose results are served as new shared objects of the named typeid (reply `#PROXY`). */
+  methodToTypeid?: Readonly<Record<string, string>>;
+}
+
+/** Options of {@link serveManager}. */
+export interface ServeManagerOptions {
+  /** Where to listen (Python's address shapes; `['127.0.0.1', 0]` picks a port). Default: a fresh Unix socket. */
+  address?: Address | null;
+  /** The manager's authkey (every connection is authenticated, in every CPython dialect). */
+  authkey: Uint8Array | string;
+  /** `BaseManager(serializer=…)`; both ends must agree. Default `'pickle'`. */
+  serializer?: Serializer;
+  /** typeid → factory, or the long form. Entries override the built-in typeids of the same name. */
+  registry?: Readonly<Record<string, ManagerFactory | ManagerTypeOptions>>;
+  /** Serve SyncManager's typeids (`dict`, `list`, `Queue`, `Lock`, …). Default true. */
+  builtins?: boolean;
+  /** Options of the pickle codec (limits, `findClass`, …). */
+  pickle?: Omit<PickleCodecOptions, 'protocol' | 'exact'>;
+  /** Milliseconds a client may take to authenticate. Default 20000. */
+  handshakeTimeout?: number;
+  /** Digest of our challenges. Default `'sha256'`. */
+  digest?: DigestName;
+  /** Listen backlog. Default 128. */
+  backlog?: number;
+}
+
+interface TypeEntry {
+  readonly typeid: string;
+  /** `(args, kwargs) → object`; null: the object is the single argument. */
+  readonly make: ((args: unknown[], kwargs: Record<string, unknown>) => unknown) | null;
+  readonly exposed: readonly string[] | null;
+  readonly methodToTypeid: Readonly<Record<string, string>> | null;
+  /** Built-ins get exact-mode Python values; user objects idiomatic JS values. */
+  readonly exact: boolean;
+}
+
+interface ObjectEntry {
+  readonly obj: unknown;
+  readonly typeid: string;
+  readonly exposed: readonly string[];
+  readonly exposedSet: ReadonlySet<string>;
+  readonly methodToTypeid: Readonly<Record<string, string>> | null;
+  readonly exact: boolean;
+}
+
+/**
+ * A proxy of one of this server's own objects, received inside a value (e.g. `l.append(d)`): holds
+ * the referent, and pickles back as the same `RebuildProxy` (CPython's "manager-owned" proxy).
+ */
+export class LocalProxy {
+  constructor(
+    readonly referent: unknown,
+    readonly token: Token,
+    readonly proxyClass: string,
+    readonly exposed: readonly string[] | undefined,
+    readonly serializer: string,
+  ) {}
+  [pyReduce](): Reduction {
+    return rebuildProxyReduction(this.token, this.serializer, this.exposed ?? null, this.proxyClass);
+  }
+}
+
+/** A proxy of an object this server does not hold: kept and sent back as it came. */
+class ForeignProxy {
+  constructor(readonly ref: ProxyReference) {}
+  [pyReduce](): Reduction {
+    const cls = this.ref.func instanceof PyGlobal && this.ref.func.module === MANAGERS_MODULE ? this.ref.func.name : 'AutoProxy';
+    return rebuildProxyReduction(this.ref.token, this.ref.serializer, this.ref.exposed ?? null, cls);
+  }
+}
+
+const BUILTIN_TYPEIDS = new Map<unknown, string>([
+  [PyDict, 'dict'],
+  [PyList, 'list'],
+  [PyQueue, 'Queue'],
+  [PyNamespace, 'Namespace'],
+  [PyValue, 'Value'],
+  [PyArray, 'Array'],
+  [PyLock, 'Lock'],
+  [PyRLock, 'RLock'],
+  [PySemaphore, 'Semaphore'],
+  [PyCondition, 'Condition'],
+  [PyEvent, 'Event'],
+  [PyBarrier, 'Barrier'],
+  [PyIterator, 'Iterator'],
+]);
+
+/** The codecs of one connection. */
+interface Codecs {
+  /** Exact-mode values (built-in objects). */
+  readonly exact: ManagerCodec;
+  /** Idiomatic JS values (objects of user factories). */
+  readonly plain: ManagerCodec;
+  /** The client is Python 2 (its strings arrive as bytes). */
+  legacy: boolean;
+}
+
+/** Python class names of the built-in objects, for messages (`<class 'dict'>`). */
+const PY_CLASSES = new Map<unknown, string>([
+  [PyDict, 'dict'],
+  [PyList, 'list'],
+  [PyQueue, 'queue.Queue'],
+  [PyNamespace, 'multiprocessing.managers.Namespace'],
+  [PyValue, 'multiprocessing.managers.Value'],
+  [PyArray, 'array.array'],
+  [PyLock, '_thread.lock'],
+  [PyRLock, '_thread.RLock'],
+  [PySemaphore, 'threading.Semaphore'],
+  [PyCondition, 'threading.Condition'],
+  [PyEvent, 'threading.Event'],
+  [PyBarrier, 'threading.Barrier'],
+  [PyIterator, 'iterator'],
+]);
+
+function pyClassName(obj: unknown): string {
+  return (obj !== null && typeof obj === 'object' && PY_CLASSES.get(obj.constructor)) || pyTypeName(obj);
+}
+
+type Message = readonly [string, unknown];
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
+
+/** `'%x' % id(obj)`-like idents: the same object always gets the same ident. */
+let nextIdent = 0x7f5a0000_0000;
+
+function kwargsRecord(v: unknown): Record<string, unknown> {
+  if (v === null || v === undefined) return {};
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), x]));
+  if (typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  throw pyError('TypeError', `argument after ** must be a mapping, not ${pyTypeName(v)}`);
+}
+
+function argsArray(v: unknown): unknown[] {
+  if (Array.isArray(v)) return Array.from(v);
+  if (v === null || v === undefined) return [];
+  throw pyError('TypeError', `argument after * must be an iterable, not ${pyTypeName(v)}`);
+}
+
+/** Python's `public_methods(obj)` for a JS object: function-valued names not starting with `_`. */
+function publicMethods(obj: unknown): string[] {
+  const names = new Set<string>();
+  let o: unknown = obj;
+  while (o !== null && o !== undefined && o !== Object.prototype && o !== Function.prototype) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name === 'constructor' || name.startsWith('_')) continue;
+      try {
+        if (typeof (obj as Record<string, unknown>)[name] === 'function') names.add(name);
+      } catch {
+        // getters that throw are not methods
+      }
+    }
+    o = Object.getPrototypeOf(o);
+  }
+  return [...names].sort();
+}
+
+/** The exposed methods of a built-in class's instance returned by a user factory. */
+function servedExposed(obj: unknown): readonly string[] | undefined {
+  if (!isServedObject(obj)) return undefined;
+  const typeid = BUILTIN_TYPEIDS.get(obj.constructor);
+  if (typeid === undefined) return undefined;
+  return typeid === 'Queue' ? QUEUE_METHODS : (SYNC_MANAGER_REGISTRY[typeid]?.exposed ?? undefined);
+}
+
+/** A JS error as the Python exception a `#ERROR` reply carries, or undefined (→ `#TRACEBACK`). */
+function asPyException(e: unknown): PyException | undefined {
+  if (e instanceof PyException) return e;
+  if (e instanceof RemoteError && e.type && e.module) return new PyException(e.module, e.type, [...e.args]);
+  return undefined;
+}
+
+/** Python-style traceback text of a failure, ending with the `Type: message` line clients parse. */
+export function formatTraceback(e: unknown, where: string): string {
+  let last: string;
+  let stack = '';
+  if (e instanceof PyException) {
+    const arg = e.args.length === 1 ? (e.type === 'KeyError' ? pyRepr(e.args[0]) : pyStr(e.args[0])) : e.args.length ? pyRepr(tuple(...e.args)) : '';
+    const qual = e.module === 'builtins' || e.module === 'exceptions' ? e.type : `${e.module}.${e.type}`;
+    last = arg ? `${qual}: ${arg}` : qual;
+  } else if (e instanceof Error) {
+    last = `${e.name}: ${e.message}`;
+    stack = (e.stack ?? '')
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l))
+      .slice(0, 8)
+      .map((l) => `  ${l.trim()}\n`)
+      .join('');
+  } else {
+    last = `Exception: ${String(e)}`;
+  }
+  return `Traceback (most recent call last):\n  File "mpwire manager server", in ${where}\n${stack}${last}\n`;
+}
+
+/**
+ * A running manager server (see {@link serveManager}). `close()` stops listening, ends every
+ * connection (calls blocked on the server are abandoned) and resolves {@link ManagerServer.closed}.
+ */
+export class ManagerServer implements AsyncDisposable {
+  /** The bound address, in Python's shape (real port). Clients connect here. */
+  readonly address: Address;
+  readonly serializer: Serializer;
+  /** Resolves once the server is closed, by `close()` or by a client's `shutdown()`. */
+  readonly closed: Promise<void>;
+  readonly #listener: Listener;
+  readonly #authkey: Uint8Array | string;
+  readonly #options: ServeManagerOptions;
+  readonly #types = new Map<string, TypeEntry>();
+  readonly #objects = new Map<string, ObjectEntry>();
+  readonly #refcounts = new Map<string, number>();
+  /** Objects referenced by proxies the server received (CPython's `id_to_local_proxy_obj`). */
+  readonly #localProxyObjects = new Map<string, ObjectEntry>();
+  readonly #idents = new WeakMap<object, string>();
+  readonly #conns = new Set<Connection>();
+  readonly #aborts = new Set<AbortController>();
+  #channelSeq = 0;
+  #closing = false;
+  #resolveClosed!: () => void;
+
+  /** @internal use {@link serveManager}. */
+  constructor(listener: Listener, options: ServeManagerOptions) {
+    this.#listener = listener;
+    this.address = listener.address;
+    this.#authkey = options.authkey;
+    this.#options = options;
+    this.serializer = options.serializer ?? 'pickle';
+    this.closed = new Promise((r) => (this.#resolveClosed = r));
+    if (options.builtins !== false) this.#registerBuiltins();
+    for (const [typeid, e] of Object.entries(options.registry ?? {})) this.#registerUser(typeid, e);
+    void this.#acceptLoop();
+  }
+
+  #registerBuiltins(): void {
+    for (const [typeid, make] of Object.entries(BUILTIN_FACTORIES)) {
+      const table = SYNC_MANAGER_REGISTRY[typeid];
+      let exposed = table?.exposed ?? QUEUE_METHODS;
+      // Names only Python 2 (and 3.6's has_key) clients call.
+      if (typeid === 'dict') exposed = [...exposed, 'has_key'];
+      if (typeid === 'list') exposed = [...exposed, '__getslice__', '__setslice__', '__delslice__'];
+      if (typeid === 'Array') exposed = [...exposed, '__getslice__', '__setslice__'];
+      this.#types.set(typeid, { typeid, make, exposed, methodToTypeid: table?.methodToTypeid ?? null, exact: true });
+    }
+    const it = SYNC_MANAGER_REGISTRY['Iterator'];
+    this.#types.set('Iterator', { typeid: 'Iterator', make: null, exposed: [...(it?.exposed ?? []), 'next'], methodToTypeid: null, exact: true });
+  }
+
+  #registerUser(typeid: string, e: ManagerFactory | ManagerTypeOptions): void {
+    const opts: ManagerTypeOptions = typeof e === 'function' ? { callable: e } : e;
+    const fn = opts.callable;
+    if (fn !== null && typeof fn !== 'function') throw new TypeError(`registry[${JSON.stringify(typeid)}].callable must be a function or null`);
+    const make = fn === null ? null : (args: unknown[], kwargs: Record<string, unknown>) => (Object.keys(kwargs).length ? fn(...args, kwargs) : fn(...args));
+    this.#types.set(typeid, { typeid, make, exposed: opts.exposed ?? null, methodToTypeid: opts.methodToTypeid ?? null, exact: false });
+  }
+
+  /** Objects with a refcount above zero (`number_of_objects`). */
+  get numberOfObjects(): number {
+    return this.#refcounts.size;
+  }
+
+  /** Refcount per ident (a copy), as `debug_info` shows. */
+  refcounts(): Map<string, number> {
+    return new Map(this.#refcounts);
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  async #acceptLoop(): Promise<void> {
+    for await (const conn of this.#listener) {
+      if (this.#closing) {
+        conn.destroy();
+        continue;
+      }
+      this.#conns.add(conn);
+      void this.#handle(conn)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#conns.delete(conn);
+          conn.close();
+        });
+    }
+  }
+
+  #codecs(): Codecs {
+    const pickle = this.#options.pickle ?? {};
+    // Python 2 `str` reaches the built-in objects as bytes and goes back to Python 2 as `str`.
+    return {
+      exact: managerCodec(this.serializer, { encoding: 'bytes', ...pickle, exact: true }),
+      plain: managerCodec(this.serializer, pickle),
+      legacy: false,
+    };
+  }
+
+  async #authenticate(conn: Connection): Promise<boolean> {
+    const ms = this.#options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new MpwireError('authentication handshake timed out', 'MPWIRE_TIMEOUT')), ms);
+      });
+      deadline.catch(() => undefined);
+      const result = await Promise.race([serverHandshake(conn, this.#authkey, { digest: this.#options.digest }), deadline]);
+      conn.authDialect = result.dialect;
+      conn.authDigest = result.digest;
+      return true;
+    } catch (e) {
+      // CPython's manager: `#FAILURE#` (sent by the handshake), then a pickled ('#TRACEBACK', text).
+      if (e instanceof AuthenticationError) {
+        const codec = managerCodec(this.serializer, {}, 2);
+        const text = `Traceback (most recent call last):\n  File "mpwire manager server", in deliver_challenge\nmultiprocessing.context.AuthenticationError: ${e.message}\n`;
+        await conn.sendBytes(codec.encode(tuple(TRACEBACK, text))).catch(() => undefined);
+      }
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send(conn: Connection, codecs: Codecs, msg: Message, where: string): Promise<void> {
+    const codec = codecs.exact;
+    // Python 2 clients require traceback texts (and type names) as `str`.
+    const text = (t: string): unknown => (codecs.legacy ? Buffer.from(t, 'utf8') : t);
+    let value = msg[1];
+    if (msg[0] === TRACEBACK) value = text(value as string);
+    else if (msg[0] === PROXY && codecs.legacy) value = legacyProxyValue(value);
+    let frame: Uint8Array;
+    try {
+      frame = codec.encode(tuple(msg[0], value));
+    } catch (e) {
+      frame = codec.encode(tuple(UNSERIALIZABLE, text(formatTraceback(e, where))));
+    }
+    await conn.sendBytes(frame);
+  }
+
+  /** One connection: authenticate, then one server-method request (or an object-call channel). */
+  async #handle(conn: Connection): Promise<void> {
+    if (!(await this.#authenticate(conn))) return;
+    const codecs = this.#codecs();
+    let frame: Buffer;
+    try {
+      frame = await conn.recvBytes();
+    } catch {
+      return;
+    }
+    this.#setProtocol(codecs, frame);
+    let msg: Message;
+    let funcname = '';
+    let args: unknown[] = [];
+    let kwds: Record<string, unknown> = {};
+    try {
+      const req = codecs.exact.decode(frame, (ref) => this.#onProxy(ref));
+      if (!Array.isArray(req) || req.length !== 4) {
+        throw pyError('ValueError', `not enough values to unpack (expected 4, got ${Array.isArray(req) ? req.length : 0})`);
+      }
+      funcname = String(req[1]);
+      // Python 2 sends its names as `str`, which the exact codec keeps as bytes.
+      // Sticky: Python 2 AutoProxy methods send the (unicode) names our create reply gave them.
+    if (req[1] instanceof Uint8Array) codecs.legacy = true;
+      if (!(SERVER_METHODS as readonly string[]).includes(funcname)) throw pyError('AssertionError', `${pyRepr(req[1])} unrecognized`);
+      args = argsArray(req[2]);
+      kwds = kwargsRecord(req[3]);
+      // `create` of a user typeid: constructor arguments as idiomatic JS values.
+      if (funcname === 'create' && args.length > 0 && this.#types.get(String(args[0]))?.exact === false) {
+        const plain = codecs.plain.decode(frame, (ref) => this.#onProxy(ref)) as unknown[];
+        args = argsArray(plain[2]);
+        kwds = kwargsRecord(plain[3]);
+      }
+      msg = [RETURN, await this.#serverMethod(conn, codecs, funcname, args, kwds)];
+    } catch (e) {
+      if (e instanceof ChannelDone) return;
+      msg = [TRACEBACK, formatTraceback(e, funcname || '_handle_request')];
+    }
+    await this.#send(conn, codecs, msg, funcname);
+    if (funcname === 'shutdown') void this.close();
+  }
+
+  #setProtocol(codecs: Codecs, frame: Uint8Array): void {
+    if (this.serializer !== 'pickle') return;
+    const p = codecs.exact.protocolOf(frame);
+    const protocol = p === undefined || p < 2 ? 2 : p;
+    codecs.exact.protocol = protocol;
+    codecs.plain.protocol = protocol;
+  }
+
+  async #serverMethod(
+    conn: Connection,
+    codecs: Codecs,
+    name: string,
+    args: unknown[],
+    kwds: Record<string, unknown>,
+  ): Promise<unknown> {
+    switch (name) {
+      case 'dummy':
+        return null;
+      case 'create': {
+        if (args.length < 1) throw pyError('TypeError', "create() missing 1 required positional argument: 'typeid'");
+        const [ident, exposed] = await this.#create(String(args[0]), args.slice(1), kwds);
+        // Python 2 builds AutoProxy classes from these names: they must be `str` there.
+        if (codecs.legacy) return tuple(Buffer.from(ident), tuple(...exposed.map((n) => Buffer.from(n))));
+        return tuple(ident, tuple(...exposed));
+      }
+      case 'incref':
+        this.#incref(String(args[0]));
+        return null;
+      case 'decref':
+        this.#decref(String(args[0]));
+        return null;
+      case 'get_methods': {
+        const token = args[0];
+        const id = token instanceof Token ? token.id : String(args[0]);
+        const e = this.#objects.get(id);
+        if (!e) throw pyError('KeyError', id);
+        return tuple(...e.exposed);
+      }
+      case 'number_of_objects':
+        return this.#refcounts.size;
+      case 'debug_info':
+        return [...this.#refcounts.keys()]
+          .sort()
+          .map((id) => `  ${id}:       refcount=${this.#refcounts.get(id)}\n    ${this.#str(this.#objects.get(id)?.obj).slice(0, 75)}`)
+          .join('\n');
+      case 'accept_connection':
+        await this.#send(conn, codecs, [RETURN, null], name);
+        await this.#channel(conn, codecs);
+        throw new ChannelDone();
+      case 'shutdown':
+        await this.#send(conn, codecs, [RETURN, null], name);
+        return null;
+      default:
+        throw pyError('AssertionError', `'${name}' unrecognized`);
+    }
+  }
+
+  #str(obj: unknown): string {
+    if (isServedObject(obj)) return obj.pyRepr();
+    if (obj !== null && typeof obj === 'object' && !(obj instanceof Map) && !Array.isArray(obj)) {
+      const s = String(obj);
+      if (s !== '[object Object]') return s;
+      return `<${obj.constructor?.name ?? 'object'} object>`;
+    }
+    return pyStr(obj);
+  }
+
+  #identOf(obj: unknown): string {
+    if (obj !== null && (typeof obj === 'object' || typeof obj === 'function')) {
+      let id = this.#idents.get(obj);
+      if (id === undefined) {
+        id = (nextIdent += 0x30).toString(16);
+        this.#idents.set(obj, id);
+      }
+      return id;
+    }
+    return (nextIdent += 0x30).toString(16);
+  }
+
+  async #create(typeid: string, args: unknown[], kwargs: Record<string, unknown>): Promise<[string, readonly string[]]> {
+    const t = this.#types.get(typeid);
+    if (!t) throw pyError('KeyError', typeid);
+    let obj: unknown;
+    if (t.make === null) {
+      if (Object.keys(kwargs).length || args.length !== 1) throw pyError('ValueError', 'Without callable, must have one non-keyword argument');
+      obj = args[0];
+    } else {
+      obj = await t.make(args, kwargs);
+    }
+    let exposed = t.exposed ?? servedExposed(obj) ?? publicMethods(obj);
+    if (t.methodToTypeid) exposed = [...exposed, ...Object.keys(t.methodToTypeid).filter((m) => !exposed.includes(m))];
+    const ident = this.#identOf(obj);
+    this.#objects.set(ident, {
+      obj,
+      typeid,
+      exposed,
+      exposedSet: new Set(exposed),
+      methodToTypeid: t.methodToTypeid,
+      // Served objects (the built-in classes, also when a user factory returns one) get exact values.
+      exact: t.exact || isServedObject(obj),
+    });
+    if (!this.#refcounts.has(ident)) this.#refcounts.set(ident, 0);
+    this.#incref(ident);
+    return [ident, exposed];
+  }
+
+  #incref(ident: string): void {
+    const n = this.#refcounts.get(ident);
+    if (n !== undefined) {
+      this.#refcounts.set(ident, n + 1);
+      return;
+    }
+    const local = this.#localProxyObjects.get(ident);
+    if (!local) throw pyError('KeyError', ident);
+    this.#refcounts.set(ident, 1);
+    this.#objects.set(ident, local);
+  }
+
+  #decref(ident: string): void {
+    if (!this.#refcounts.has(ident) && this.#localProxyObjects.has(ident)) return;
+    const n = this.#refcounts.get(ident);
+    if (n === undefined) throw pyError('KeyError', ident);
+    if (n <= 0) throw pyError('AssertionError', `Id ${ident} has refcount ${n}, not 1+`);
+    if (n === 1) {
+      this.#refcounts.delete(ident);
+      this.#objects.delete(ident);
+    } else {
+      this.#refcounts.set(ident, n - 1);
+    }
+  }
+
+  /** A `RebuildProxy(...)` inside a request: our own object → a {@link LocalProxy}. */
+  #onProxy(ref: ProxyReference): unknown {
+    const id = ref.token.id;
+    const entry = this.#objects.get(id) ?? this.#localProxyObjects.get(id);
+    if (!entry) return new ForeignProxy(ref);
+    if (!this.#localProxyObjects.has(id)) this.#localProxyObjects.set(id, entry);
+    const cls = ref.func instanceof PyGlobal && ref.func.module === MANAGERS_MODULE ? ref.func.name : 'AutoProxy';
+    const token = new Token(entry.typeid, this.address as Token['address'], id);
+    return new LocalProxy(entry.obj, token, cls, ref.exposed ?? entry.exposed, ref.serializer);
+  }
+
+  // ---------------------------------------------------------------- object calls
+
+  /** The object-call loop of one connection (CPython's `serve_client` thread). */
+  async #channel(conn: Connection, codecs: Codecs): Promise<void> {
+    const abort = new AbortController();
+    this.#aborts.add(abort);
+    const ctx: CallContext = { channel: ++this.#channelSeq, signal: abort.signal };
+    const nextFrame = (): Promise<Buffer | undefined> => conn.recvBytes().catch(() => undefined);
+    try {
+      let next = nextFrame();
+      for (;;) {
+        const frame = await next;
+        if (frame === undefined || this.#closing) return;
+        next = nextFrame();
+        // The client disconnecting during a call abandons it (a blocked get() takes nothing).
+        void next.then((f) => {
+          if (f === undefined) abort.abort();
+        });
+        this.#setProtocol(codecs, frame);
+        let msg: Message;
+        let method = '';
+        try {
+          const r = await this.#objectCall(frame, codecs, ctx);
+          msg = r.msg;
+          method = r.method;
+        } catch (e) {
+          if (e instanceof CallAborted || abort.signal.aborted) return;
+          msg = [TRACEBACK, formatTraceback(e, 'serve_client')];
+        }
+        if (abort.signal.aborted) return;
+        await this.#send(conn, codecs, msg, method);
+      }
+    } finally {
+      abort.abort();
+      this.#aborts.delete(abort);
+    }
+  }
+
+  async #objectCall(frame: Uint8Array, codecs: Codecs, ctx: CallContext): Promise<{ msg: Message; method: string }> {
+    const hook = (ref: ProxyReference): unknown => this.#onProxy(ref);
+    const decoded = codecs.exact.decode(frame, hook);
+    if (!Array.isArray(decoded) || decoded.length !== 4) {
+      throw pyError('ValueError', `not enough values to unpack (expected 4, got ${Array.isArray(decoded) ? decoded.length : 0})`);
+    }
+    let req: unknown[] = decoded;
+    // Sticky: Python 2 AutoProxy methods send the (unicode) names our create reply gave them.
+    if (req[1] instanceof Uint8Array) codecs.legacy = true;
+    const ident = String(req[0]);
+    const method = String(req[1]);
+    if (ident === '0') throw pyError('ValueError', 'not enough values to unpack (expected 3, got 2)');
+    const entry = this.#objects.get(ident) ?? this.#localProxyObjects.get(ident);
+    if (!entry) throw pyError('KeyError', ident);
+    if (!entry.exact) req = codecs.plain.decode(frame, hook) as unknown[];
+    const args = argsArray(req[2]);
+    const kwargs = kwargsRecord(req[3]);
+    const obj = entry.obj;
+
+    if (!entry.exposedSet.has(method)) {
+      switch (method) {
+        case GETVALUE:
+          return { msg: [RETURN, isServedObject(obj) && obj[getValue] ? obj[getValue]() : obj], method };
+        case '__repr__':
+          return { msg: [RETURN, isServedObject(obj) ? obj.pyRepr() : this.#str(obj)], method };
+        case '__str__':
+          return { msg: [RETURN, this.#str(obj)], method };
+        default:
+          throw pyError('AttributeError', `method '${method}' of <class '${pyClassName(obj)}'> object is not in exposed=${pyRepr(new Set(entry.exposed))}`);
+      }
+    }
+
+    let result: unknown;
+    try {
+      if (isServedObject(obj)) {
+        result = await obj[serveCall](method, args, kwargs, ctx);
+      } else {
+        const fn = obj === null || obj === undefined ? undefined : (obj as Record<string, unknown>)[method];
+        if (fn === undefined) {
+          // CPython: getattr() failed → AttributeError → #TRACEBACK.
+          return { msg: [TRACEBACK, formatTraceback(pyError('AttributeError', `'${pyTypeName(obj)}' object has no attribute '${method}'`), method)], method };
+        }
+        if (typeof fn !== 'function') throw pyError('TypeError', `'${pyTypeName(fn)}' object is not callable`);
+        result = await (fn as ManagerFactory).apply(obj, Object.keys(kwargs).length ? [...args, kwargs] : args);
+      }
+    } catch (e) {
+      if (e instanceof CallAborted) throw e;
+      const exc = asPyException(e);
+      return { msg: exc ? [ERROR, exc] : [TRACEBACK, formatTraceback(e, method)], method };
+    }
+
+    const typeid = entry.methodToTypeid?.[method];
+    if (typeid) {
+      const [rident, rexposed] = await this.#create(typeid, [result], {});
+      return { msg: [PROXY, tuple(tuple(...rexposed), new Token(typeid, this.address as Token['address'], rident))], method };
+    }
+    return { msg: [RETURN, result], method };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Stop listening and end every connection; blocked calls are abandoned (idempotent). Resolves
+   * once the listener is closed.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return this.closed;
+    this.#closing = true;
+    await this.#listener.close();
+    for (const a of this.#aborts) a.abort();
+    for (const c of this.#conns) c.close();
+    this.#resolveClosed();
+    return this.closed;
+  }
+
+  /** `await using server = await serveManager(…)` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** A `#PROXY` value for Python 2, whose `type()` needs `str` (bytes) names: typeid, id, exposed. */
+function legacyProxyValue(value: unknown): unknown {
+  const [exposed, token] = value as [string[], Token];
+  const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
+  const reduction = token[pyReduce]();
+  const addr = (reduction.state as unknown[])[1];
+  const legacyToken = new LegacyToken({ ...reduction, state: tuple(bytes(token.typeid), addr, bytes(token.id)) });
+  return tuple(tuple(...exposed.map(bytes)), legacyToken);
+}
+
+/** A Token pickled with Python 2 `str` fields. */
+class LegacyToken {
+  constructor(readonly reduction: Reduction) {}
+  [pyReduce](): Reduction {
+    return this.reduction;
+  }
+}
+
+/** Thrown inside `#handle` when an object-call channel ended (nothing more to send). */
+class ChannelDone extends Error {}
+
+/**
+ * Serve shared objects to Python's `multiprocessing.managers` clients.
+ * @example
+ * ```ts
+ * const queue = new Jobs();                       // any JS object: its public methods are exposed
+ * await using server = await serveManager({
+ *   address: ['127.0.0.1', 50000], authkey: 'abc',
+ *   registry: { get_queue: () => queue },         // BaseManager.register('get_queue') in Python
+ * });
+ * // Python: m = SyncManager(('127.0.0.1', 50000), b'abc'); m.connect(); d = m.dict(); q = m.Queue()
+ * ```
+ */
+export async function serveManager(options: ServeManagerOptions): Promise<ManagerServer> {
+  if (options.authkey === undefined || options.authkey === null) throw new TypeError('serveManager needs an authkey (managers always authenticate)');
+  const serializer = options.serializer ?? 'pickle';
+  if (serializer !== 'pickle' && serializer !== 'xmlrpclib') throw new TypeError(`unknown serializer ${String(serializer)}`);
+  const listener = await listen(options.address ?? null, { backlog: options.backlog ?? 128 });
+  return new ManagerServer(listener, options);
+}
+
