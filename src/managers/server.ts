@@ -5,10 +5,11 @@
  * its own connection, like one server thread in CPython.
  * @module
  */
-import { AuthenticationError, MpwireError, RemoteError } from '../errors.js';
+import { AuthenticationError, RemoteError } from '../errors.js';
 import { serverHandshake, type DigestName } from '../auth/handshake.js';
 import { type PickleCodecOptions, PyException, PyGlobal, type Reduction, pyReduce, tuple } from '../pickle/index.js';
 import { type Address, type Connection, type Listener, listen } from '../wire/index.js';
+import { withHandshakeDeadline } from '../wire/listener.js';
 import {
   BUILTIN_FACTORIES,
   type CallContext,
@@ -354,13 +355,8 @@ export class ManagerServer implements AsyncDisposable {
 
   async #authenticate(conn: Connection): Promise<boolean> {
     const ms = this.#options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new MpwireError('authentication handshake timed out', 'MPWIRE_TIMEOUT')), ms);
-      });
-      deadline.catch(() => undefined);
-      const result = await Promise.race([serverHandshake(conn, this.#authkey, { digest: this.#options.digest }), deadline]);
+      const result = await withHandshakeDeadline(conn, ms, () => serverHandshake(conn, this.#authkey, { digest: this.#options.digest }), false);
       conn.authDialect = result.dialect;
       conn.authDigest = result.digest;
       return true;
@@ -372,8 +368,6 @@ export class ManagerServer implements AsyncDisposable {
         await conn.sendBytes(codec.encode(tuple(TRACEBACK, text))).catch(() => undefined);
       }
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

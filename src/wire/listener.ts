@@ -63,8 +63,12 @@ async function resolveHost(host: string, family: Family): Promise<string> {
   return address;
 }
 
-/** Run a handshake with a deadline; on expiry the connection is destroyed. */
-async function withHandshakeDeadline<T>(conn: Connection, ms: number, run: () => Promise<T>): Promise<T> {
+/**
+ * Run a handshake with a deadline; on expiry the connection is destroyed and the call rejects with
+ * {@link TimeoutError}. Other failures destroy it too unless `destroyOnError` is false (a manager
+ * server still sends a `#TRACEBACK` frame after a failed handshake).
+ */
+export async function withHandshakeDeadline<T>(conn: Connection, ms: number, run: () => Promise<T>, destroyOnError = true): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let expired = false;
   const deadline = new Promise<never>((_, reject) => {
@@ -78,7 +82,7 @@ async function withHandshakeDeadline<T>(conn: Connection, ms: number, run: () =>
     return await Promise.race([run(), deadline]);
   } catch (e) {
     if (expired) throw new TimeoutError(`authentication handshake timed out after ${ms} ms`, { cause: e });
-    conn.destroy();
+    if (destroyOnError) conn.destroy();
     throw e;
   } finally {
     clearTimeout(timer);
