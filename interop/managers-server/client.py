@@ -20,9 +20,10 @@ except ImportError:  # Python 2
 
 PY2 = sys.version_info[0] == 2
 STR = (str, type(u"")) if PY2 else str
-mode, host, port, authkey = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+mode, host, port, authkey = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].encode()
 extra = sys.argv[5:]
-address = (host, port)
+# host "unix" means port is the path of a Unix socket
+address = port if host == "unix" else (host, int(port))
 
 
 def out(line):
@@ -122,6 +123,75 @@ def sync_checks():
         l *= 2
         assert l._getvalue() == [4, 5, 7, 4, 5, 7]
         assert str(l) == "[4, 5, 7, 4, 5, 7]"
+
+    @check("list sort(key) and reversed")
+    def _():
+        import operator
+        l = m.list([-3, 1, 2])
+        l.sort(key=abs)
+        assert l[:] == [1, 2, -3], l[:]
+        l.sort(key=operator.neg)
+        assert l[:] == [2, 1, -3], l[:]
+        assert list(reversed(l)) == [-3, 1, 2]
+        w = m.list([u"bb", u"A", u"c", u"BB"])
+        w.sort(key=len)
+        assert w[:] == [u"A", u"c", u"bb", u"BB"], w[:]
+        if PY2:  # Python 2 cannot pickle str.lower or itemgetter
+            return
+        w.sort(key=str.lower)
+        assert w[:] == ["A", "bb", "BB", "c"], w[:]
+        t = m.list([(1, "a"), (0, "b"), (1, "c")])
+        t.sort(key=operator.itemgetter(0), reverse=True)  # stable: equal keys keep their order
+        assert t[:] == [(1, "a"), (1, "c"), (0, "b")], t[:]
+        t.sort(key=operator.itemgetter(1, 0))
+        assert t[:] == [(1, "a"), (0, "b"), (1, "c")], t[:]
+        raises(TypeError, t.sort, key=max)  # a callable mpwire cannot evaluate
+
+    if sys.version_info >= (3, 14):
+        @check("set (3.14+)")
+        def _():
+            s = m.set({1, 2, 3})
+            assert len(s) == 3 and 2 in s and 9 not in s
+            assert s | {4} == {1, 2, 3, 4} and {5} | s == {1, 2, 3, 5}
+            assert s & {1, 9} == {1} and s - {1} == {2, 3} and s ^ {1, 7} == {2, 3, 7}
+            assert s <= {1, 2, 3, 4} and not s < {1, 2, 3} and s >= {1} and s > {1}
+            s |= {10}
+            s &= {1, 2, 10}
+            s -= {1}
+            s ^= {3}
+            assert s.copy() == {2, 3, 10} and isinstance(s.copy(), set)
+            s.add(7)
+            s.discard(100)
+            s.remove(7)
+            raises(KeyError, s.remove, 100)
+            assert sorted(iter(s)) == [2, 3, 10]
+            assert s.union([1], [2]) == {1, 2, 3, 10} and s.intersection([2, 3], [3]) == {3}
+            assert s.difference([2]) == {3, 10} and s.symmetric_difference([3, 4]) == {2, 4, 10}
+            assert s.issubset([2, 3, 10, 11]) and s.issuperset([2]) and s.isdisjoint([99])
+            s.update([5], [6])
+            s.difference_update([5])
+            s.symmetric_difference_update([6, 8])
+            s.intersection_update([8, 10, 2, 3])
+            assert s._getvalue() == {2, 3, 8, 10}
+            raises(TypeError, s.add, [1])
+            assert s.pop() in {2, 3, 8, 10} and len(s) == 3
+            s.clear()
+            raises(KeyError, s.pop)
+            assert str(s) == "set()"
+
+        @check("dict and list 3.14 methods")
+        def _():
+            d = m.dict({"a": 1, "b": 2})
+            assert d | {"c": 3} == {"a": 1, "b": 2, "c": 3}
+            assert list(({"c": 3} | d).keys()) == ["c", "a", "b"]
+            d |= {"z": 9}
+            assert d.copy() == {"a": 1, "b": 2, "z": 9}
+            assert list(reversed(d)) == ["z", "b", "a"]
+            assert d.fromkeys(["x", "y"], 0) == {"x": 0, "y": 0}
+            l = m.list([1, 2])
+            assert l.copy() == [1, 2]
+            l.clear()
+            assert len(l) == 0
 
     @check("Queue")
     def _():
@@ -384,6 +454,78 @@ def blocked_get():
     out("GOT-ITEM")
 
 
+def xmlrpc_checks():
+    """The same operations against a serializer='xmlrpclib' server, one result line each.
+
+    With "cpython" as the first extra argument the client starts CPython's own SyncManager with
+    serializer='xmlrpclib' and runs them there, so the suite can compare the two servers.
+    """
+    if extra and extra[0] == "cpython":
+        m = SyncManager(("127.0.0.1", 0), authkey, serializer="xmlrpclib")
+        m.start()
+    else:
+        m = SyncManager(address, authkey, serializer="xmlrpclib")
+        m.connect()
+
+    def show(v):
+        if isinstance(v, dict):
+            return "{" + ", ".join(show(k) + ": " + show(v[k]) for k in sorted(v)) + "}"
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(show(x) for x in v) + "]"
+        return repr(v)
+
+    def step(name, fn):
+        try:
+            out("R {0} = {1}".format(name, show(fn())))
+        except Exception as e:
+            text = [x for x in str(e).splitlines() if x.strip(" -")] if isinstance(e, RemoteError) else []
+            out("E {0} = {1}{2}".format(name, type(e).__name__, ": " + text[-1].strip() if text else ""))
+
+    d = m.dict()
+    step("dict set", lambda: d.__setitem__("a", [1, "x", 2.5, True, None]))
+    step("dict get", lambda: d["a"])
+    step("dict get default", lambda: d.get("zz", 7))
+    step("dict len", lambda: len(d))
+    step("dict contains", lambda: "a" in d)
+    step("dict copy", lambda: d.copy())
+    step("dict update", lambda: d.update({"b": {"n": 1}}))
+    step("dict items", lambda: sorted(d.items()))
+    step("dict missing", lambda: d["zz"])
+    step("dict pop", lambda: d.pop("b"))
+    l = m.list([3, 1, 2])
+    step("list append", lambda: l.append(4))
+    step("list getitem", lambda: l[0])
+    step("list len", lambda: len(l))
+    step("list sort", lambda: l.sort())
+    step("list value", lambda: l._getvalue())
+    step("list index error", lambda: l[10])
+    q = m.Queue()
+    step("queue put", lambda: q.put({"job": 1}))
+    step("queue qsize", lambda: q.qsize())
+    step("queue get", lambda: q.get(timeout=1))
+    step("queue empty get", lambda: q.get(timeout=0.1))
+    ns = m.Namespace()
+    step("namespace set", lambda: setattr(ns, "x", 5))
+    step("namespace get", lambda: ns.x)
+    v = m.Value("i", 3)
+    step("value get", lambda: v.value)
+    step("value set", lambda: setattr(v, "value", 7))
+    step("value get again", lambda: v.value)
+    lk = m.Lock()
+    step("lock acquire", lambda: lk.acquire())
+    step("lock release", lambda: lk.release())
+    step("lock release unlocked", lambda: lk.release())
+    ev = m.Event()
+    step("event set", lambda: ev.set())
+    step("event wait", lambda: ev.wait(0.1))
+    a = m.Array("i", [1, 2])
+    step("array len", lambda: len(a))
+    step("array getitem", lambda: a[1])
+    step("number of objects", lambda: m._number_of_objects() > 0)
+    if extra and extra[0] == "cpython":
+        m.shutdown()
+
+
 def wrong_key():
     m = SyncManager(address, b"wrong-" + authkey)
     try:
@@ -408,13 +550,15 @@ def shutdown():
         out("SHUTDOWN {0} {1}".format(a[0], b[0]))
 
 
-{
-    "sync": sync_checks,
-    "custom": custom_checks,
-    "counter": counter_worker,
-    "queue": queue_worker,
-    "blocked": blocked_get,
-    "wrongkey": wrong_key,
-    "shutdown": shutdown,
-}[mode]()
-out("DONE")
+if __name__ == "__main__":
+    {
+        "sync": sync_checks,
+        "custom": custom_checks,
+        "counter": counter_worker,
+        "queue": queue_worker,
+        "blocked": blocked_get,
+        "wrongkey": wrong_key,
+        "xmlrpc": xmlrpc_checks,
+        "shutdown": shutdown,
+    }[mode]()
+    out("DONE")

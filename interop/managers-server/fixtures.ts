@@ -45,14 +45,15 @@ export interface Served {
   lock: PyLock;
 }
 
-export async function startServed(): Promise<Served> {
+/** The suite's server, on TCP loopback or (given a path) a Unix socket. */
+export async function startServed(unixPath?: string): Promise<Served> {
   const queue = new PyQueue();
   const jobs = new PyQueue();
   const results = new PyList();
   const counter = new PyValue(['i', 0]);
   const lock = new PyLock();
   const server = await serveManager({
-    address: ['127.0.0.1', 0],
+    address: unixPath ?? ['127.0.0.1', 0],
     authkey: KEY,
     registry: {
       get_queue: () => queue,
@@ -64,16 +65,24 @@ export async function startServed(): Promise<Served> {
       Calc: { callable: null },
     },
   });
-  return { server, port: (server.address as [string, number])[1], queue, jobs, results, counter, lock };
+  const port = typeof server.address === 'string' ? 0 : (server.address as [string, number])[1];
+  return { server, port, queue, jobs, results, counter, lock };
 }
 
+/** `client.py MODE` against the server on `port`, or on the Unix socket `unixPath` when given. */
 export function startClient(py: PythonInfo, port: number, mode: string, ...args: string[]): Peer {
   return startPeer(py, '../managers-server/client.py', [mode, '127.0.0.1', String(port), KEY, ...args]);
 }
 
+function unixArgs(port: number, args: string[]): { host: string; where: string; rest: string[] } {
+  return port === 0 && args[0] ? { host: 'unix', where: args[0], rest: args.slice(1) } : { host: '127.0.0.1', where: String(port), rest: args };
+}
+
 /** Run a mode to the end; returns its stdout lines (throws with stderr if it did not print DONE). */
 export async function runClient(py: PythonInfo, port: number, mode: string, ...args: string[]): Promise<string[]> {
-  const peer = startClient(py, port, mode, ...args);
+  // Port 0 with a first argument: that argument is the server's Unix socket path.
+  const { host, where, rest } = unixArgs(port, args);
+  const peer = startPeer(py, '../managers-server/client.py', [mode, host, where, KEY, ...rest]);
   await peer.proc;
   if (!peer.lines.includes('DONE')) throw new Error(`client.py ${mode} did not finish: ${peer.lines.join(' | ')}\n${peer.stderr().slice(-3000)}`);
   return peer.lines;

@@ -5,8 +5,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PythonInfo } from '../../src/bridge/find-pythons.js';
-import { Matrix, atLeast, interpreters, label } from '../harness.js';
-import { type Served, runClient, startClient, startServed } from './fixtures.js';
+import { serveManager } from '../../src/managers/index.js';
+import { Matrix, atLeast, interpreters, label, tempPath } from '../harness.js';
+import { KEY, type Served, runClient, startClient, startServed } from './fixtures.js';
 
 const all = await interpreters();
 const pythons = all.filter((p) => atLeast(p, 3, 6) || p.versionTuple[0] === 2);
@@ -30,7 +31,9 @@ function expectedSync(py: PythonInfo): string[] {
     'Event',
     'Condition',
   ];
+  names.push('list sort(key) and reversed');
   if (py.versionTuple[0] >= 3) names.push('Barrier', 'nested proxies');
+  if (atLeast(py, 3, 14)) names.push('set (3.14+)', 'dict and list 3.14 methods');
   names.push('errors (unexposed method, unknown typeid)');
   return names;
 }
@@ -139,5 +142,65 @@ describe('one interpreter', () => {
     expect(lines[0]).toBe('SHUTDOWN #RETURN #RETURN');
     await served.server.closed;
     matrix.set(label(py), 'remote shutdown', 'pass');
+  });
+});
+
+/** One `R name = value` / `E name = Type[: message]` line per step of `client.py xmlrpc`. */
+function steps(lines: string[]): Map<string, string> {
+  const r = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^([RE]) (.+?) = (.*)$/.exec(l);
+    if (m) r.set(m[2] as string, `${m[1]} ${m[3]}`);
+  }
+  return r;
+}
+
+// The oldest and the newest interpreter of each major: enough to cover both proxy generations.
+const edges = [...new Set([pythons.find((p) => p.versionTuple[0] === 2), pythons.find((p) => p.versionTuple[0] === 3), pythons.at(-1)])].filter(
+  (p): p is PythonInfo => p !== undefined,
+);
+
+describe.each(edges.map((py) => [label(py), py] as const))('Python %s, other transports and serializers', (name, py) => {
+  it("serializer='xmlrpclib': every result CPython's own xmlrpclib server gives, and named exceptions", async () => {
+    const server = await serveManager({ address: ['127.0.0.1', 0], authkey: KEY, serializer: 'xmlrpclib' });
+    try {
+      const port = (server.address as [string, number])[1];
+      const ours = steps(await runClient(py, port, 'xmlrpc'));
+      const theirs = steps(await runClient(py, port, 'xmlrpc', 'cpython'));
+      expect(ours.size).toBe(theirs.size);
+      expect(ours.size).toBeGreaterThan(30);
+      const differences: string[] = [];
+      for (const [step, want] of theirs) {
+        const got = ours.get(step);
+        // Where CPython's server answers, ours answers the same; where CPython's fails (its XML-RPC
+        // cannot carry exceptions or dict views), ours answers or raises a RemoteError naming the
+        // Python exception.
+        if (want.startsWith('R ')) expect(got, step).toBe(want);
+        else if (got !== undefined && got !== want) differences.push(`${step}: CPython ${want}, mpwire ${got}`);
+      }
+      expect(ours.get('dict missing')).toBe("E RemoteError: KeyError: 'zz'");
+      expect(ours.get('list index error')).toBe('E RemoteError: IndexError: list index out of range');
+      expect(ours.get('queue empty get')).toMatch(/^E RemoteError: (queue|Queue)\.Empty$/);
+      expect(ours.get('lock release unlocked')).toMatch(/^E RemoteError: RuntimeError: (release unlocked lock|cannot release un-acquired lock)$/);
+      console.log(`xmlrpclib, Python ${name}: where CPython's server fails and mpwire's does not:\n  ${differences.join('\n  ')}`);
+      expect(server.numberOfObjects).toBe(0);
+      matrix.set(name, "serializer='xmlrpclib' (vs CPython's server)", 'pass');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('Unix socket: SyncManager checks over AF_UNIX', async () => {
+    const path = tempPath('mgr.sock');
+    const served = await startServed(path);
+    try {
+      const r = results(await runClient(py, 0, 'sync', path));
+      expect([...r].filter(([, v]) => v !== 'ok')).toEqual([]);
+      expect([...r.keys()].sort()).toEqual(expectedSync(py).sort());
+      expect(served.server.numberOfObjects).toBe(0);
+      matrix.set(name, 'SyncManager over a Unix socket', 'pass');
+    } finally {
+      await served.server.close();
+    }
   });
 });

@@ -1,14 +1,14 @@
 /**
  * The objects behind SyncManager's typeids, served by {@link serveManager}: `dict`, `list`,
  * `Queue`/`JoinableQueue`, `Namespace`, `Value`, `Array`, `Lock`, `RLock`, `Semaphore`,
- * `BoundedSemaphore`, `Condition`, `Event`, `Barrier` and `Iterator`, with the methods, argument
+ * `BoundedSemaphore`, `Condition`, `Event`, `Barrier`, `Iterator` and (3.14+) `set`, with the methods, argument
  * handling, return values and exceptions of CPython's objects (`queue.Queue`, `threading.*`, …).
  * Blocking methods wait asynchronously: a blocked call holds only its own connection.
  * @module
  */
-import { PyException, PySlice, Tuple, type Reduction, pyReduce, tuple } from '../pickle/index.js';
+import { PyException, PyGlobal, PyObject, PySlice, Tuple, type Reduction, pyReduce, tuple } from '../pickle/index.js';
 import { MANAGERS_MODULE } from './protocol.js';
-import { pyCompare, pyEquals, pyError, pyIndex, pyKey, pyRepr, pySeconds, pyTruthy, pyTypeName } from './py-values.js';
+import { pyCompare, pyEquals, pyError, pyIndex, pyKey, pyNumber, pyRepr, pySeconds, pyStr, pyTruthy, pyTypeName } from './py-values.js';
 
 /** The per-call context the server passes to served objects. */
 export interface CallContext {
@@ -47,6 +47,7 @@ export function isServedObject(v: unknown): v is ServedObject {
 function arg(args: unknown[], kwargs: Record<string, unknown>, i: number, name: string, dflt?: unknown): unknown {
   if (i < args.length) return args[i];
   if (Object.hasOwn(kwargs, name)) return kwargs[name];
+  // biome-ignore lint/complexity/noArguments: tells an omitted default from an explicit `undefined` one
   if (arguments.length >= 5) return dflt;
   throw pyError('TypeError', `missing required argument: '${name}'`);
 }
@@ -206,7 +207,7 @@ export class PyDict implements ServedObject {
     } else if (other !== undefined) {
       for (const [i, pair] of iterate(other).entries()) {
         const p = Array.isArray(pair) ? pair : undefined;
-        if (!p || p.length !== 2) throw pyError('ValueError', `dictionary update sequence element #${i} has length ${p ? p.length : 1}; 2 is required`);
+        if (p?.length !== 2) throw pyError('ValueError', `dictionary update sequence element #${i} has length ${p ? p.length : 1}; 2 is required`);
         this.set(p[0], p[1]);
       }
     }
@@ -273,6 +274,30 @@ export class PyDict implements ServedObject {
       case 'update':
         this.update(args, kwargs);
         return null;
+      // Exposed from CPython 3.14 on.
+      case '__or__':
+      case '__ror__': {
+        const other = args[0];
+        if (!(other instanceof Map || other instanceof PyDict)) {
+          throw pyError('TypeError', `unsupported operand type(s) for |: 'dict' and '${pyTypeName(other)}'`);
+        }
+        const out = new PyDict();
+        const [first, second] = method === '__or__' ? [this, other] : [other, this];
+        out.update([first], {});
+        out.update([second], {});
+        return out.toMap();
+      }
+      case '__ior__':
+        this.update([args[0]], {});
+        return this.toMap();
+      case '__reversed__':
+        return iteratorOf(this.keys().reverse());
+      case 'fromkeys': {
+        const out = new PyDict();
+        const value = arg(args, kwargs, 1, 'value', null);
+        for (const k of iterate(arg(args, kwargs, 0, 'iterable'))) out.set(k, value);
+        return out.toMap();
+      }
       default:
         return unknownMethod(this, method);
     }
@@ -320,7 +345,7 @@ export class PyList implements ServedObject {
             if (idx.length !== values.length) {
               throw pyError('ValueError', `attempt to assign sequence of size ${values.length} to extended slice of size ${idx.length}`);
             }
-            idx.forEach((j, n) => (items[j] = values[n]));
+            for (const [n, j] of idx.entries()) items[j] = values[n];
           }
         } else items[normIndex(i, items.length, 'list assignment')] = v;
         return null;
@@ -394,10 +419,13 @@ export class PyList implements ServedObject {
         return null;
       case 'sort': {
         noArgs('sort', args);
-        if (kwargs['key'] !== undefined && kwargs['key'] !== null) throw pyError('TypeError', 'sort(key=…) cannot be served by mpwire');
-        const sorted = items.slice().sort(pyCompare);
-        if (pyTruthy(kwargs['reverse'])) sorted.reverse();
-        this.items.splice(0, items.length, ...sorted);
+        const key = sortKey(kwargs['key']);
+        // Decorate, then a stable sort; `reverse` flips the comparison so that equal items keep
+        // their order, as in Python.
+        const sign = pyTruthy(kwargs['reverse']) ? -1 : 1;
+        const decorated = items.map((v) => [key(v), v] as const);
+        decorated.sort((a, b) => sign * pyCompare(a[0], b[0]));
+        this.items.splice(0, items.length, ...decorated.map((d) => d[1]));
         return null;
       }
       case 'clear':
@@ -430,6 +458,257 @@ class ReversedList {
   constructor(readonly items: unknown[]) {}
   [pyReduce](): Reduction {
     return { module: 'builtins', name: 'reversed', args: [this.items] };
+  }
+}
+
+/** A value that pickles as `iter(items)` (what CPython's iterators reduce to). */
+function iteratorOf(items: unknown[]): Reduced {
+  return new Reduced({ module: 'builtins', name: 'iter', args: [items] });
+}
+
+/** `str` methods usable as `sort(key=str.lower)` (pickled as `getattr(str, name)`). */
+const STR_KEYS: Readonly<Record<string, (s: string) => string>> = {
+  lower: (s) => s.toLowerCase(),
+  upper: (s) => s.toUpperCase(),
+  casefold: (s) => s.toLowerCase(),
+  strip: (s) => s.replace(/^\s+|\s+$/g, ''),
+};
+
+function strArg(v: unknown, name: string): string {
+  if (typeof v !== 'string') throw pyError('TypeError', `descriptor '${name}' for 'str' objects doesn't apply to a '${pyTypeName(v)}' object`);
+  return v;
+}
+
+function itemOf(v: unknown, i: unknown): unknown {
+  if (Array.isArray(v)) return v[normIndex(i, v.length, 'tuple')];
+  if (typeof v === 'string') return [...v][normIndex(i, [...v].length, 'string')];
+  if (v instanceof Map) {
+    const k = pyKey(i);
+    for (const [kk, vv] of v) if (pyKey(kk) === k) return vv;
+    throw pyError('KeyError', i);
+  }
+  throw pyError('TypeError', `'${pyTypeName(v)}' object is not subscriptable`);
+}
+
+/**
+ * The key functions a Python client can pass to `list.sort(key=…)`. A key arrives as a reference to
+ * a Python callable, which mpwire never runs; the common pure ones are computed here (`abs`, `len`,
+ * `str`, `operator.neg`, `operator.itemgetter(…)`, `str.lower`/`upper`/`casefold`/`strip`); any
+ * other key is refused with a `TypeError` the client sees.
+ */
+function sortKey(key: unknown): (v: unknown) => unknown {
+  if (key === undefined || key === null) return (v) => v;
+  if (key instanceof PyGlobal) {
+    const name = `${key.module}.${key.name}`;
+    switch (name) {
+      case 'builtins.abs':
+        return (v) => {
+          const n = pyNumber(v);
+          if (n === undefined) throw pyError('TypeError', `bad operand type for abs(): '${pyTypeName(v)}'`);
+          return n < 0 ? -n : n;
+        };
+      case 'builtins.len':
+        return (v) => lengthOf(v);
+      case 'builtins.str':
+        return (v) => pyStr(v);
+      case 'operator.neg':
+      case '_operator.neg':
+        return (v) => {
+          const n = pyNumber(v);
+          if (n === undefined) throw pyError('TypeError', `bad operand type for unary -: '${pyTypeName(v)}'`);
+          return -n;
+        };
+      default:
+        break;
+    }
+  }
+  if (key instanceof PyObject && key.callable instanceof PyGlobal) {
+    const fn = `${key.callable.module}.${key.callable.name}`;
+    if ((fn === 'operator.itemgetter' || fn === '_operator.itemgetter') && key.args.length > 0) {
+      const idx = key.args;
+      return idx.length === 1 ? (v) => itemOf(v, idx[0]) : (v) => tuple(...idx.map((i) => itemOf(v, i)));
+    }
+    const [owner, attr] = key.args;
+    if (fn === 'builtins.getattr' && owner instanceof PyGlobal && `${owner}` === 'builtins.str' && typeof attr === 'string') {
+      const f = STR_KEYS[attr];
+      if (f) return (v) => f(strArg(v, attr));
+    }
+  }
+  throw pyError('TypeError', `sort(key=${describeKey(key)}): mpwire serves list.sort only with key=None, abs, len, str, operator.neg, operator.itemgetter(...) or str.lower/upper/casefold/strip`);
+}
+
+function describeKey(key: unknown): string {
+  if (key instanceof PyGlobal) return `${key}`;
+  if (key instanceof PyObject && key.callable instanceof PyGlobal) return `${key.callable}(...)`;
+  return pyTypeName(key);
+}
+
+function lengthOf(v: unknown): number {
+  if (typeof v === 'string') return [...v].length;
+  if (Array.isArray(v)) return v.length;
+  if (v instanceof Map || v instanceof Set) return v.size;
+  if (v instanceof Uint8Array) return v.length;
+  throw pyError('TypeError', `object of type '${pyTypeName(v)}' has no len()`);
+}
+
+// ------------------------------------------------------------------ set (CPython 3.14+)
+
+/** Items of a Python iterable as a set (a `TypeError` for unhashable items). */
+function setOf(v: unknown): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const x of iterate(v)) {
+    const k = pyKey(x);
+    if (!out.has(k)) out.set(k, x);
+  }
+  return out;
+}
+
+/** The `set` typeid SyncManager registers from 3.14 on. Items are kept with Python hashing. */
+export class PySet implements ServedObject {
+  #items = new Map<string, unknown>();
+  constructor(args: unknown[] = []) {
+    if (args.length > 1) throw pyError('TypeError', `set expected at most 1 argument, got ${args.length}`);
+    if (args.length) this.#items = setOf(args[0]);
+  }
+  get size(): number {
+    return this.#items.size;
+  }
+  values(): unknown[] {
+    return [...this.#items.values()];
+  }
+  toSet(): Set<unknown> {
+    return new Set(this.#items.values());
+  }
+
+  /** The other operand of a binary operator: only sets and frozensets, as in Python. */
+  #operand(v: unknown, op: string): Map<string, unknown> {
+    if (!(v instanceof Set)) throw pyError('TypeError', `unsupported operand type(s) for ${op}: 'set' and '${pyTypeName(v)}'`);
+    return setOf(v);
+  }
+
+  [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
+    const items = this.#items;
+    const union = (others: Map<string, unknown>[]): Map<string, unknown> => {
+      const out = new Map(items);
+      for (const o of others) for (const [k, v] of o) if (!out.has(k)) out.set(k, v);
+      return out;
+    };
+    const inter = (others: Map<string, unknown>[]): Map<string, unknown> =>
+      new Map([...items].filter(([k]) => others.every((o) => o.has(k))));
+    const diff = (others: Map<string, unknown>[]): Map<string, unknown> =>
+      new Map([...items].filter(([k]) => !others.some((o) => o.has(k))));
+    const symdiff = (o: Map<string, unknown>): Map<string, unknown> => {
+      const out = new Map([...items].filter(([k]) => !o.has(k)));
+      for (const [k, v] of o) if (!items.has(k)) out.set(k, v);
+      return out;
+    };
+    const asSet = (m: Map<string, unknown>): Set<unknown> => new Set(m.values());
+    const subset = (a: Map<string, unknown>, b: Map<string, unknown>): boolean => [...a.keys()].every((k) => b.has(k));
+    const all = (): Map<string, unknown>[] => args.map(setOf);
+    switch (method) {
+      case '__len__':
+        return items.size;
+      case '__contains__':
+        return items.has(pyKey(args[0]));
+      case '__iter__':
+        return iteratorOf(this.values());
+      case '__or__':
+      case '__ror__':
+        return asSet(union([this.#operand(args[0], '|')]));
+      case '__and__':
+      case '__rand__':
+        return asSet(inter([this.#operand(args[0], '&')]));
+      case '__sub__':
+        return asSet(diff([this.#operand(args[0], '-')]));
+      case '__rsub__': {
+        const o = this.#operand(args[0], '-');
+        return asSet(new Map([...o].filter(([k]) => !items.has(k))));
+      }
+      case '__xor__':
+      case '__rxor__':
+        return asSet(symdiff(this.#operand(args[0], '^')));
+      case '__ior__':
+        this.#items = union([this.#operand(args[0], '|=')]);
+        return this.toSet();
+      case '__iand__':
+        this.#items = inter([this.#operand(args[0], '&=')]);
+        return this.toSet();
+      case '__isub__':
+        this.#items = diff([this.#operand(args[0], '-=')]);
+        return this.toSet();
+      case '__ixor__':
+        this.#items = symdiff(this.#operand(args[0], '^='));
+        return this.toSet();
+      case '__le__':
+        return subset(items, this.#operand(args[0], '<='));
+      case '__lt__': {
+        const o = this.#operand(args[0], '<');
+        return items.size < o.size && subset(items, o);
+      }
+      case '__ge__':
+        return subset(this.#operand(args[0], '>='), items);
+      case '__gt__': {
+        const o = this.#operand(args[0], '>');
+        return o.size < items.size && subset(o, items);
+      }
+      case 'add':
+        if (!items.has(pyKey(args[0]))) items.set(pyKey(args[0]), args[0]);
+        return null;
+      case 'clear':
+        items.clear();
+        return null;
+      case 'copy':
+        return this.toSet();
+      case 'discard':
+        items.delete(pyKey(args[0]));
+        return null;
+      case 'remove':
+        if (!items.delete(pyKey(args[0]))) throw pyError('KeyError', args[0]);
+        return null;
+      case 'pop': {
+        noArgs('pop', args);
+        const first = items.entries().next();
+        if (first.done) throw pyError('KeyError', 'pop from an empty set');
+        items.delete(first.value[0]);
+        return first.value[1];
+      }
+      case 'union':
+        return asSet(union(all()));
+      case 'update':
+        this.#items = union(all());
+        return null;
+      case 'intersection':
+        return asSet(inter(all()));
+      case 'intersection_update':
+        this.#items = inter(all());
+        return null;
+      case 'difference':
+        return asSet(diff(all()));
+      case 'difference_update':
+        this.#items = diff(all());
+        return null;
+      case 'symmetric_difference':
+        return asSet(symdiff(setOf(arg(args, kwargs, 0, 'other'))));
+      case 'symmetric_difference_update':
+        this.#items = symdiff(setOf(arg(args, kwargs, 0, 'other')));
+        return null;
+      case 'isdisjoint': {
+        const o = setOf(arg(args, kwargs, 0, 'other'));
+        return ![...o.keys()].some((k) => items.has(k));
+      }
+      case 'issubset':
+        return subset(items, setOf(arg(args, kwargs, 0, 'other')));
+      case 'issuperset':
+        return subset(setOf(arg(args, kwargs, 0, 'other')), items);
+      default:
+        return unknownMethod(this, method);
+    }
+  }
+  [getValue](): unknown {
+    return this.toSet();
+  }
+  pyRepr(): string {
+    return this.#items.size ? pyRepr(this.toSet()) : 'set()';
   }
 }
 
@@ -642,7 +921,7 @@ export class PyArray implements ServedObject {
           const idx = sliceRange(i, this.items.length);
           const values = iterate(v);
           if (idx.length !== values.length) throw pyError('ValueError', 'attempt to assign array of different size to extended slice');
-          idx.forEach((j, n) => (this.items[j] = values[n]));
+          for (const [n, j] of idx.entries()) this.items[j] = values[n];
         } else this.items[normIndex(i, this.items.length, 'array assignment')] = v;
         return null;
       }
@@ -1020,6 +1299,7 @@ export type BuiltinFactory = (args: unknown[], kwargs: Record<string, unknown>) 
 /** Factories of SyncManager's typeids (the exposed lists come from `SYNC_MANAGER_REGISTRY`). */
 export const BUILTIN_FACTORIES: Readonly<Record<string, BuiltinFactory>> = {
   dict: (a, k) => new PyDict(a, k),
+  set: (a) => new PySet(a),
   list: (a) => new PyList(a),
   Queue: (a, k) => new PyQueue(a, k),
   JoinableQueue: (a, k) => new PyQueue(a, k),

@@ -79,6 +79,7 @@ export {
   PyQueue,
   PyRLock,
   PySemaphore,
+  PySet,
   PyValue,
   QUEUE_METHODS,
   getValue,

@@ -214,8 +214,10 @@ export interface RegistryEntry {
 const ACQUIRER = ['acquire', 'release'];
 
 /**
- * The SyncManager registry (3.8–3.13; `registry_dump.py`). Clients trust the `exposed` tuple the
- * server returns; this table documents the defaults and serves the later server.
+ * The SyncManager registry (3.8–3.14; `registry_dump.py`). Clients trust the `exposed` tuple the
+ * server returns; this table documents the defaults and serves the later server. Where versions
+ * differ the table holds the union (3.14 added `set`, `dict.__or__`/`fromkeys`/…, `list.clear`/`copy`):
+ * an older client never calls the methods it lacks.
  */
 export const SYNC_MANAGER_REGISTRY: Readonly<Record<string, RegistryEntry>> = {
   Queue: { proxy: 'AutoProxy', exposed: null },
@@ -234,12 +236,16 @@ export const SYNC_MANAGER_REGISTRY: Readonly<Record<string, RegistryEntry>> = {
   },
   list: {
     proxy: 'ListProxy',
-    exposed: ['__add__', '__contains__', '__delitem__', '__getitem__', '__len__', '__mul__', '__reversed__', '__rmul__', '__setitem__', 'append', 'count', 'extend', 'index', 'insert', 'pop', 'remove', 'reverse', 'sort', '__imul__'],
+    exposed: ['__add__', '__contains__', '__delitem__', '__getitem__', '__len__', '__mul__', '__reversed__', '__rmul__', '__setitem__', 'append', 'count', 'extend', 'index', 'insert', 'pop', 'remove', 'reverse', 'sort', '__imul__', 'clear', 'copy'],
   },
   dict: {
     proxy: 'DictProxy',
-    exposed: ['__contains__', '__delitem__', '__getitem__', '__iter__', '__len__', '__setitem__', 'clear', 'copy', 'get', 'items', 'keys', 'pop', 'popitem', 'setdefault', 'update', 'values'],
+    exposed: ['__contains__', '__delitem__', '__getitem__', '__iter__', '__len__', '__setitem__', 'clear', 'copy', 'get', 'items', 'keys', 'pop', 'popitem', 'setdefault', 'update', 'values', '__ior__', '__or__', '__reversed__', '__ror__', 'fromkeys'],
     methodToTypeid: { __iter__: 'Iterator' },
+  },
+  set: {
+    proxy: 'SetProxy',
+    exposed: ['__and__', '__class_getitem__', '__contains__', '__iand__', '__ior__', '__isub__', '__iter__', '__ixor__', '__len__', '__or__', '__rand__', '__ror__', '__rsub__', '__rxor__', '__sub__', '__xor__', '__ge__', '__gt__', '__le__', '__lt__', 'add', 'clear', 'copy', 'difference', 'difference_update', 'discard', 'intersection', 'intersection_update', 'isdisjoint', 'issubset', 'issuperset', 'pop', 'remove', 'symmetric_difference', 'symmetric_difference_update', 'union', 'update'],
   },
   Value: { proxy: 'ValueProxy', exposed: ['get', 'set'] },
   Array: { proxy: 'ArrayProxy', exposed: ['__len__', '__getitem__', '__setitem__'] },

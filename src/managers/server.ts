@@ -54,6 +54,7 @@ import { pyError, pyRepr, pyStr, pyTypeName } from './py-values.js';
  * (e.g. `m.get_queue(1, 2)`), plus a trailing plain object of the keyword arguments when there are
  * any. May return a promise.
  */
+// biome-ignore lint/suspicious/noExplicitAny: lets users type a factory's parameters (unknown[] would reject them)
 export type ManagerFactory = (...args: any[]) => unknown;
 
 /** The long form of a registry entry, like `BaseManager.register(typeid, callable, exposed=…, method_to_typeid=…)`. */
@@ -86,6 +87,11 @@ export interface ServeManagerOptions {
   digest?: DigestName;
   /** Listen backlog. Default 128. */
   backlog?: number;
+  /**
+   * Largest request frame accepted from a client, checked from the frame header before any of it
+   * is buffered; a bigger request closes that client's connection. Default 1 GiB (the wire default).
+   */
+  maxMessageSize?: number;
 }
 
 interface TypeEntry {
@@ -382,7 +388,13 @@ export class ManagerServer implements AsyncDisposable {
     try {
       frame = codec.encode(tuple(msg[0], value));
     } catch (e) {
-      frame = codec.encode(tuple(UNSERIALIZABLE, text(formatTraceback(e, where))));
+      // XML-RPC cannot carry an exception object (CPython's own server sends it anyway, and its
+      // client fails with an unrelated TypeError): send its traceback text, so the Python client
+      // raises a RemoteError that names the exception.
+      frame =
+        msg[0] === ERROR && value instanceof PyException
+          ? codec.encode(tuple(TRACEBACK, text(formatTraceback(value, where))))
+          : codec.encode(tuple(UNSERIALIZABLE, text(formatTraceback(e, where))));
     }
     await conn.sendBytes(frame);
   }
@@ -420,6 +432,8 @@ export class ManagerServer implements AsyncDisposable {
         args = argsArray(plain[2]);
         kwds = kwargsRecord(plain[3]);
       }
+      // A factory may run for long (or forever): a client that dies meanwhile frees its socket.
+      if (funcname === 'create') dropWhenPeerGone(conn);
       msg = [RETURN, await this.#serverMethod(conn, codecs, funcname, args, kwds)];
     } catch (e) {
       if (e instanceof ChannelDone) return;
@@ -587,7 +601,11 @@ export class ManagerServer implements AsyncDisposable {
         next = nextFrame();
         // The client disconnecting during a call abandons it (a blocked get() takes nothing).
         void next.then((f) => {
-          if (f === undefined) abort.abort();
+          if (f !== undefined) return;
+          abort.abort();
+          // A call that ignores the abort (a user method that never settles) must not keep the
+          // dead client's socket open.
+          if (!conn.closed) conn.destroy();
         });
         this.#setProtocol(codecs, frame);
         let msg: Message;
@@ -660,7 +678,8 @@ export class ManagerServer implements AsyncDisposable {
       return { msg: exc ? [ERROR, exc] : [TRACEBACK, formatTraceback(e, method)], method };
     }
 
-    const typeid = entry.methodToTypeid?.[method];
+    // Own keys only: `toString`, `constructor`, … must not resolve through Object.prototype.
+    const typeid = entry.methodToTypeid && Object.hasOwn(entry.methodToTypeid, method) ? entry.methodToTypeid[method] : undefined;
     if (typeid) {
       const [rident, rexposed] = await this.#create(typeid, [result], {});
       return { msg: [PROXY, tuple(tuple(...rexposed), new Token(typeid, this.address as Token['address'], rident))], method };
@@ -712,6 +731,19 @@ class LegacyToken {
 class ChannelDone extends Error {}
 
 /**
+ * Destroy `conn` once its peer closes or fails while its request is still being worked on (the
+ * peer sends nothing else on a control connection). Our own `close()` leaves it alone.
+ */
+function dropWhenPeerGone(conn: Connection): void {
+  conn.recvBytes().then(
+    () => undefined,
+    () => {
+      if (!conn.closed) conn.destroy();
+    },
+  );
+}
+
+/**
  * Serve shared objects to Python's `multiprocessing.managers` clients.
  * @example
  * ```ts
@@ -727,7 +759,10 @@ export async function serveManager(options: ServeManagerOptions): Promise<Manage
   if (options.authkey === undefined || options.authkey === null) throw new TypeError('serveManager needs an authkey (managers always authenticate)');
   const serializer = options.serializer ?? 'pickle';
   if (serializer !== 'pickle' && serializer !== 'xmlrpclib') throw new TypeError(`unknown serializer ${String(serializer)}`);
-  const listener = await listen(options.address ?? null, { backlog: options.backlog ?? 128 });
+  const listener = await listen(options.address ?? null, {
+    backlog: options.backlog ?? 128,
+    ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+  });
   return new ManagerServer(listener, options);
 }
 
