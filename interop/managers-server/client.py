@@ -526,6 +526,21 @@ def xmlrpc_checks():
         m.shutdown()
 
 
+def rhel_client():
+    """A client speaking Red Hat's raw HMAC-SHA256 handshake (peer.py's emulation)."""
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
+    from peer import use_rhel_dialect
+    use_rhel_dialect()
+    m = SyncManager(address, authkey)
+    m.connect()
+    d = m.dict()
+    d["k"] = [1, 2]
+    q = m.Queue()
+    q.put("job")
+    out("RHEL {0} {1}".format(d["k"], q.get(timeout=2)))
+
+
 def wrong_key():
     m = SyncManager(address, b"wrong-" + authkey)
     try:
@@ -559,6 +574,7 @@ if __name__ == "__main__":
         "blocked": blocked_get,
         "wrongkey": wrong_key,
         "xmlrpc": xmlrpc_checks,
+        "rhel": rhel_client,
         "shutdown": shutdown,
     }[mode]()
     out("DONE")

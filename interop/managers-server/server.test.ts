@@ -190,6 +190,19 @@ describe.each(edges.map((py) => [label(py), py] as const))('Python %s, other tra
     }
   });
 
+  it.runIf(py.versionTuple[0] === 3)('a client speaking the RHEL raw-SHA256 dialect', async () => {
+    const served = await startServed();
+    try {
+      const lines = await runClient(py, served.port, 'rhel');
+      expect(lines[0]).toBe('RHEL [1, 2] job');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(served.server.numberOfObjects).toBe(0);
+      matrix.set(name, 'RHEL-dialect client', 'pass');
+    } finally {
+      await served.server.close();
+    }
+  });
+
   it('Unix socket: SyncManager checks over AF_UNIX', async () => {
     const path = tempPath('mgr.sock');
     const served = await startServed(path);

@@ -18,9 +18,14 @@ export interface ServerPeer {
 let seq = 0;
 
 /** Start `server.py` over TCP (`'tcp'`) or a Unix socket (`'unix'`) and wait for READY. */
-export async function startServer(py: PythonInfo, family: 'tcp' | 'unix', serializer: 'pickle' | 'xmlrpclib' = 'pickle'): Promise<ServerPeer> {
+export async function startServer(
+  py: PythonInfo,
+  family: 'tcp' | 'unix',
+  serializer: 'pickle' | 'xmlrpclib' = 'pickle',
+  flags: string[] = [],
+): Promise<ServerPeer> {
   const where = family === 'tcp' ? '0' : join(tmpdir(), `mpwire-mgr-${process.pid}-${++seq}.sock`);
-  const peer = startPeer(py, '../managers/server.py', [family, where, KEY, serializer]);
+  const peer = startPeer(py, '../managers/server.py', [family, where, KEY, serializer, ...flags]);
   const ready = await peer.line('READY');
   const parts = ready.split(' ');
   const address: Address = family === 'tcp' ? [parts[0] as string, Number(parts[1])] : (parts[0] as string);

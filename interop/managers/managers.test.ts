@@ -406,6 +406,34 @@ describe.each(pythons.map((p) => [label(p), p] as const))('CPython %s', (name, p
     }
   });
 
+  it.runIf(py.versionTuple[0] === 3)('RHEL raw-SHA256 dialect server', async () => {
+    const srv = await startServer(py, 'tcp', 'pickle', ['--rhel']);
+    try {
+      await rec('RHEL dialect server')(async () => {
+        // A legacy-MD5 client is refused; 'rhel-sha256' and 'auto' (which retries) get in, and
+        // every proxy connection made afterwards speaks the same dialect.
+        await expect(connectManager(srv.address, { authkey: KEY })).rejects.toBeInstanceOf(AuthenticationError);
+        for (const dialect of ['rhel-sha256', 'auto'] as const) {
+          await using m = await connectManager(srv.address, { authkey: KEY, dialect });
+          await using d = await m.dict<string, number>({ a: 1 });
+          await d.set('b', 2);
+          expect(await d.get('b')).toBe(2);
+          await using q = await m.create('get_queue', [], {}, { proxyType: QueueProxy });
+          await q.put('job');
+          expect(await q.get()).toBe('job');
+          await using l = await m.list();
+          await l.append(d); // a proxy pickled back to the server
+          expect(await l.length()).toBe(1);
+        }
+        const check = await connectManager(srv.address, { authkey: KEY, dialect: 'rhel-sha256' });
+        await expectClean(check);
+        await check.close();
+      });
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('server killed mid-call', async () => {
     const srv = await startServer(py, 'tcp');
     try {

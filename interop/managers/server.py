@@ -1,6 +1,9 @@
 # A manager server for mpwire's managers interop suite (stdlib only, Python 2.7 and 3.6+).
 #
-#   python server.py tcp|unix ADDRESS AUTHKEY [pickle|xmlrpclib]
+#   python server.py tcp|unix ADDRESS AUTHKEY [pickle|xmlrpclib] [--rhel]
+#
+# --rhel makes the server speak Red Hat's raw HMAC-SHA256 handshake (the dialect emulation of
+# ../peers/peer.py, which patches multiprocessing.connection).
 #
 # ADDRESS is a port (TCP on 127.0.0.1, 0 = any free port) or a socket path. Serves a SyncManager
 # subclass with extra registered callables (a custom BaseManager registry on top of the stock
@@ -71,8 +74,13 @@ TestManager.register('Calc', callable=Calc, method_to_typeid={'make_dict': 'dict
 
 
 def main():
-    family, address, authkey = sys.argv[1], sys.argv[2], sys.argv[3].encode('utf-8')
-    serializer = sys.argv[4] if len(sys.argv) > 4 else 'pickle'
+    argv = [a for a in sys.argv[1:] if not a.startswith('--')]
+    family, address, authkey = argv[0], argv[1], argv[2].encode('utf-8')
+    serializer = argv[3] if len(argv) > 3 else 'pickle'
+    if '--rhel' in sys.argv:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'peers'))
+        from peer import use_rhel_dialect
+        use_rhel_dialect()
     if family == 'tcp':
         addr = ('127.0.0.1', int(address))
     else:
