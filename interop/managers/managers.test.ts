@@ -13,6 +13,7 @@ import {
   Proxy,
   QueueProxy,
   RemoteError,
+  SetProxy,
   connectManager,
   DictProxy,
 } from '../../src/managers/index.js';
@@ -228,6 +229,25 @@ async function scenarios(
     if (!py2) expect(w).toBe(true);
     await cond.release();
   });
+
+  // SyncManager registers `set` from 3.14 on.
+  if (!atLeast(py, 3, 14)) na('set (3.14+)');
+  else
+    await rec('set (3.14+)', async () => {
+      await using s = await m.set([1, 2]);
+      expect(s).toBeInstanceOf(SetProxy);
+      await s.add(3);
+      await s.update([4, 5]);
+      await s.discard(99);
+      await s.remove(5);
+      await expectRemote(s.remove(5), 'KeyError');
+      expect(await s.has(3)).toBe(true);
+      expect(await s.size()).toBe(4);
+      expect(await s.values()).toEqual(new Set([1, 2, 3, 4]));
+      expect(await s.call('__or__', [new Set([9])])).toEqual(new Set([1, 2, 3, 4, 9]));
+      await s.clear();
+      await expectRemote(s.pop(), 'KeyError');
+    });
 
   // threading.Barrier is new in 3.2: SyncManager 2.7 has no Barrier typeid.
   if (py2) na('Barrier');

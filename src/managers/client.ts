@@ -30,12 +30,12 @@ import {
   errorFromException,
   errorFromTraceback,
   parseReply,
-  request,
 } from './protocol.js';
 import {
   AcquirerProxy,
   ArrayProxy,
   BarrierProxy,
+  SetProxy,
   type CallOptions,
   ConditionProxy,
   DEDICATED_TYPEIDS,
@@ -468,6 +468,10 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   /** `SyncManager.list(init)`. */
   list<T = unknown>(init?: Iterable<T>, options?: WaitOptions): Promise<ListProxy<T>> {
     return this.create('list', init === undefined ? [] : [Array.from(init)], undefined, { ...options, proxyType: ListProxy as ProxyClass<ListProxy<T>> });
+  }
+  /** `SyncManager.set(init)` (CPython 3.14+ servers, and mpwire's {@link serveManager}). */
+  set<T = unknown>(init?: Iterable<T>, options?: WaitOptions): Promise<SetProxy<T>> {
+    return this.create('set', init === undefined ? [] : [new Set(init)], undefined, { ...options, proxyType: SetProxy as ProxyClass<SetProxy<T>> });
   }
   /** `SyncManager.Queue(maxsize)`. */
   Queue<T = unknown>(maxsize?: number, options?: WaitOptions): Promise<QueueProxy<T>> {

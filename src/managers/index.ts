@@ -47,6 +47,7 @@ export {
   Proxy,
   pyFunction,
   QueueProxy,
+  SetProxy,
   ValueProxy,
   type AcquireOptions,
   type CallOptions,

@@ -336,6 +336,50 @@ export class NamespaceProxy extends Proxy {
   }
 }
 
+/**
+ * Proxy of a `set` (the typeid SyncManager registers from CPython 3.14 on; mpwire's own
+ * {@link serveManager} serves it to every client).
+ * @example
+ * ```ts
+ * await using s = await m.set([1, 2]);
+ * await s.add(3);
+ * await s.has(3); // true
+ * ```
+ */
+export class SetProxy<T = unknown> extends Proxy {
+  async add(value: T, options?: CallOptions): Promise<void> {
+    await this.call('add', [value], undefined, options);
+  }
+  /** `discard(value)`: no error when absent. */
+  async discard(value: T, options?: CallOptions): Promise<void> {
+    await this.call('discard', [value], undefined, options);
+  }
+  /** `remove(value)`: a `RemoteError` of type `KeyError` when absent. */
+  async remove(value: T, options?: CallOptions): Promise<void> {
+    await this.call('remove', [value], undefined, options);
+  }
+  async has(value: T, options?: CallOptions): Promise<boolean> {
+    return Boolean(await this.call('__contains__', [value], undefined, options));
+  }
+  async size(options?: CallOptions): Promise<number> {
+    return Number(await this.call('__len__', [], undefined, options));
+  }
+  /** `update(*iterables)`. */
+  async update(values: Iterable<T>, options?: CallOptions): Promise<void> {
+    await this.call('update', [new Set(values)], undefined, options);
+  }
+  async pop(options?: CallOptions): Promise<T> {
+    return (await this.call('pop', [], undefined, options)) as T;
+  }
+  async clear(options?: CallOptions): Promise<void> {
+    await this.call('clear', [], undefined, options);
+  }
+  /** A copy of the whole set. */
+  async values(options?: CallOptions): Promise<Set<T>> {
+    return (await this.call('copy', [], undefined, options)) as Set<T>;
+  }
+}
+
 /** Proxy of a `Value(typecode, value)`. */
 export class ValueProxy<T = unknown> extends Proxy {
   async get(options?: CallOptions): Promise<T> {
@@ -530,6 +574,7 @@ export class PoolProxy extends Proxy {
 export const PROXY_TYPES: Readonly<Record<string, ProxyClass>> = {
   dict: DictProxy,
   list: ListProxy,
+  set: SetProxy,
   Queue: QueueProxy,
   JoinableQueue: QueueProxy,
   Namespace: NamespaceProxy,

@@ -17,7 +17,7 @@ import {
   pyRepr,
   serveManager,
 } from '../../src/managers/index.js';
-import { PyException, PyFloat, PySlice, dumps, loads, tuple } from '../../src/pickle/index.js';
+import { PyException, PyFloat, PyGlobal, PySlice, dumps, loads, tuple } from '../../src/pickle/index.js';
 
 const KEY = 'unit-key';
 let server: ManagerServer | undefined;
@@ -167,6 +167,31 @@ describe('with the mpwire managers client', () => {
     expect(await waiting).toBe(true);
     for (const p of [d, l, q, ns, v, e]) await p.release();
     expect(await m.numberOfObjects()).toBe(0);
+  });
+
+  it('set typeid and list.sort keys', async () => {
+    const s = await start();
+    await using m = await connectManager(s.address, { authkey: KEY });
+    await using st = await m.set(['b', 'a']);
+    await st.update(['c', 'a']);
+    expect(await st.size()).toBe(3);
+    expect(await st.values()).toEqual(new Set(['b', 'a', 'c']));
+    await expect(st.call('add', [[1]])).rejects.toMatchObject({ type: 'TypeError' }); // unhashable
+    expect(await st.call('__le__', [new Set(['a', 'b', 'c', 'd'])])).toBe(true);
+    expect(await st.call('__lt__', [new Set(['a', 'b', 'c'])])).toBe(false);
+    expect(await st.call('symmetric_difference', [['c', 'z']])).toEqual(new Set(['b', 'a', 'z']));
+    await expect(st.call('__or__', [['x']])).rejects.toMatchObject({ type: 'TypeError' }); // a list is no set operand
+    await st.remove('a');
+    await expect(st.remove('a')).rejects.toMatchObject({ type: 'KeyError' });
+    await using l = await m.list([-3, 1, 2]);
+    await l.call('sort', [], { key: new PyGlobal('builtins', 'abs') });
+    expect(await l.call('copy')).toEqual([1, 2, -3]);
+    await l.call('sort', [], { key: new PyGlobal('builtins', 'abs'), reverse: true });
+    expect(await l.call('copy')).toEqual([-3, 2, 1]);
+    await expect(l.call('sort', [], { key: new PyGlobal('builtins', 'max') })).rejects.toMatchObject({ type: 'TypeError' });
+    await using d = await m.dict({ a: 1 });
+    expect(await d.call('__or__', [new Map([['b', 2]])])).toEqual({ a: 1, b: 2 });
+    expect(await d.call('fromkeys', [['x'], 0])).toEqual({ x: 0 });
   });
 
   it('a blocked get holds only its own connection', async () => {
