@@ -7,7 +7,8 @@
 # Its installation prefix is copied to the SAME absolute path inside the image (pyenv's binaries
 # carry an absolute RUNPATH and the cache builds an absolute PT_INTERP, so both stay valid), without
 # site-packages, tests, IDLE/Tk, ensurepip, headers and static libraries; plus every shared library
-# that `ldd` lists for the binary and its extension modules, at their host paths; plus
+# that `ldd` lists for the binary and its extension modules, at their host paths, and libgcc_s (which
+# glibc loads at run time); plus
 # /usr/local/bin/python -> the interpreter, an empty /tmp, PATH and LD_LIBRARY_PATH. Imported with
 # `docker import` (no Dockerfile, no base image). Idempotent: an image with TAG whose label
 # mpwire.recipe matches this script's hash and mpwire.python this interpreter is kept.
@@ -47,6 +48,15 @@ trap 'rm -rf "$stage"' EXIT
       mkdir -p "$stage$(dirname "$lib")"
       cp -L "$lib" "$stage$lib"
     done
+# glibc dlopen()s libgcc_s.so.1 to unwind a thread in pthread_exit(), which CPython <= 3.8 calls
+# whenever a thread ends (a manager server's per-connection threads). `ldd` cannot see a dlopen, so
+# copy it explicitly from wherever this glibc looks for it.
+for lib in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 /lib64/libgcc_s.so.1; do
+  if [[ -e "$lib" && ! -e "$stage$lib" ]]; then
+    mkdir -p "$stage$(dirname "$lib")"
+    cp -L "$lib" "$stage$lib"
+  fi
+done
 # the dynamic loader the binary asks for, when it lives outside the prefix
 interp="$(readelf -l "$exe" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')"
 if [[ -n "$interp" && "$interp" != "$prefix"/* && ! -e "$stage$interp" ]]; then
@@ -76,7 +86,7 @@ tar -C / -cf - \
       - "$tag" >/dev/null
 
 # smoke test: the interpreter starts and imports what the peers need
-got="$(timeout 60 docker run --rm --network none "$tag" python -c 'import sys, hashlib, hmac, json, pickle, multiprocessing.connection; sys.stdout.write("%d.%d.%d" % sys.version_info[:3])')"
+got="$(timeout 60 docker run --rm --network none "$tag" python -c 'import sys, hashlib, hmac, json, pickle, threading, multiprocessing.connection; t = threading.Thread(target=len, args=((),)); t.start(); t.join(); sys.stdout.write("%d.%d.%d" % sys.version_info[:3])')"
 size="$(docker image inspect -f '{{.Size}}' "$tag")"
 new="$(docker image inspect -f '{{.Id}}' "$tag")"
 if [[ -n "$old" && "$old" != "$new" ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi

@@ -8,7 +8,7 @@
  * 127.0.0.1; Unix sockets live in a host directory bind-mounted at the same path. The engine is
  * started here (docker/engine-up.sh) when none answers and we are root, and stopped again after.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,13 +29,6 @@ process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The port a Python Listener binds inside the bridge container (published to a random host port). */
 const PEER_PORT = 50007;
-/**
- * glibc dlopen()s libgcc_s.so.1 to unwind a thread in pthread_exit(), which CPython <= 3.8 calls
- * whenever a thread ends (the manager server's per-connection threads); `ldd` does not list it, so
- * the minimal images lack it and such a thread aborts the interpreter. Mounted from the host (same
- * glibc, same path) into the images built from a host interpreter. TODO(docker/python-image.sh): copy it.
- */
-const LIBGCC_S = ['/lib/x86_64-linux-gnu/libgcc_s.so.1', '/usr/lib/x86_64-linux-gnu/libgcc_s.so.1', '/lib64/libgcc_s.so.1'].find((f) => existsSync(f));
 const KEEPALIVE =
   "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); sys.stdout.write('ALIVE\\n'); sys.stdout.flush(); time.sleep(1800)";
 
@@ -94,7 +87,6 @@ describe.each(images.map((i) => [i.tag, i] as const))('container %s', (_tag, ima
           { source: PEERS, target: '/mpwire/peers', mode: 'ro' },
           { source: HERE, target: '/mpwire/containers', mode: 'ro' },
           { source: shared, target: shared, mode: 'rw' },
-          ...(image.host && LIBGCC_S ? [{ source: LIBGCC_S, target: LIBGCC_S, mode: 'ro' as const }] : []),
         ])
         .withLabels(SUITE_LABELS)
         .withWaitStrategy(Wait.forLogMessage('ALIVE'))
