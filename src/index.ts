@@ -38,6 +38,7 @@ export {
   wait,
 } from './wire/index.js';
 export { dumps, loads, pickleCodec, type PickleCodec, type PickleCodecOptions } from './pickle/index.js';
+export { NDArray } from './pickle/index.js';
 export { xmlCodec } from './xmlrpc/index.js';
 export { connectManager, ManagerClient, Proxy } from './managers/index.js';
 
@@ -46,7 +47,7 @@ function withDefaultCodec<T extends { codec?: Codec }>(options: T | undefined): 
 }
 
 /**
- * Listen for connections (see {@link wire.listen}); `send`/`recv` use pickle unless `codec` is given.
+ * Listen for connections (the {@link Listener} of `mpwire/wire`'s `listen`); `send`/`recv` use pickle unless `codec` is given.
  * @example
  * ```ts
  * const listener = await listen(['127.0.0.1', 6000], { authkey: 'secret' });
@@ -59,7 +60,7 @@ export function listen(address?: Address | null, options?: wire.ListenOptions): 
 }
 
 /**
- * Connect to a Python `Listener` (see {@link wire.connect}); `send`/`recv` use pickle unless
+ * Connect to a Python `Listener` (`mpwire/wire`'s `connect`); `send`/`recv` use pickle unless
  * `codec` is given.
  * @example
  * ```ts

@@ -6,6 +6,8 @@
 import {
   ByteArray,
   FrozenSet,
+  NDArray,
+  NDScalar,
   PyException,
   PyFloat,
   PyGlobal,
@@ -89,6 +91,8 @@ export function pyRepr(value: unknown, seen: Set<object> = new Set()): string {
 function reprObject(v: object, seen: Set<object>): string {
   const r = (x: unknown): string => pyRepr(x, seen);
   if (v instanceof PyFloat) return floatRepr(v.value);
+  if (v instanceof NDArray) return v.toString();
+  if (v instanceof NDScalar) return `numpy.${v.typeName}(${v.descr.kind === 'f' ? v.toString() : r(v.value)})`;
   if (v instanceof ByteArray) return `bytearray(${bytesRepr(v)})`;
   if (v instanceof Uint8Array) return bytesRepr(v);
   if (v instanceof Tuple) return v.length === 1 ? `(${r(v[0])},)` : `(${v.map(r).join(', ')})`;
@@ -127,6 +131,8 @@ export function jsonable(v: unknown, seen: Set<object> = new Set()): unknown {
   try {
     const j = (x: unknown): unknown => jsonable(x, seen);
     if (v instanceof PyFloat) return j(v.value);
+    if (v instanceof NDArray) return { $ndarray: v.dtype, shape: v.shape, order: v.order, values: j(v.toList()) };
+    if (v instanceof NDScalar) return { $scalar: v.dtype, value: j(v.value) };
     if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('hex') };
     if (Array.isArray(v)) return v.map(j);
     if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [typeof k === 'string' ? k : pyRepr(k), j(x)]));

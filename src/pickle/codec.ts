@@ -8,20 +8,43 @@ import { dumps, type DumpsOptions } from './dumps.js';
 import { loads, type LoadsOptions } from './loads.js';
 import { DEFAULT_PROTOCOL } from './opcodes.js';
 
-/** Options of {@link pickleCodec}. */
+/**
+ * Options of {@link pickleCodec}.
+ * @example
+ * ```ts
+ * // Always answer in protocol 2 (Python 2.7 peers), keep every Python type, decode py2 str as bytes:
+ * const codec = pickleCodec({ protocol: 2, exact: true, encoding: 'bytes' });
+ * ```
+ */
 export interface PickleCodecOptions extends Omit<LoadsOptions, 'buffers'>, Omit<DumpsOptions, 'protocol'> {
   /** Protocol for sending; `'auto'` (default) answers in the protocol the peer last sent, 4 before anything arrived. */
   protocol?: 0 | 1 | 2 | 3 | 4 | 5 | 'auto';
 }
 
-/** The protocol of a received pickle: PROTO's argument, or 0/1 for pickles without one (1 when a binary opcode appears first). */
+/**
+ * The protocol to answer a received pickle in: PROTO's argument, or 2 for a protocol 0/1 pickle
+ * (which has no PROTO), so that a Python 2 peer can read the answer.
+ * @example
+ * ```ts
+ * detectProtocol(dumps([1, 2], { protocol: 5 })); // 5
+ * detectProtocol(dumps([1, 2], { protocol: 0 })); // 2: no PROTO opcode, answer readably for Python 2
+ * ```
+ */
 export function detectProtocol(frame: Uint8Array): number {
   if (frame.length >= 2 && frame[0] === 0x80) return Math.min(frame[1] as number, 5);
   // Protocol 0 and 1 have no PROTO opcode; answering with 2 keeps Python 2 peers readable.
   return 2;
 }
 
-/** A pickle codec with per-connection state. */
+/**
+ * A pickle codec with per-connection state.
+ * @example
+ * ```ts
+ * const codec: PickleCodec = pickleCodec();
+ * const conn = await connect(address, { codec });
+ * await conn.send({ hello: 'python' }); // encoded with codec.forConnection()'s protocol
+ * ```
+ */
 export interface PickleCodec extends Codec {
   /** The protocol the next `encode` will use. */
   readonly protocol: number;

@@ -3,10 +3,13 @@
  * @module
  */
 import { UnpicklingError } from '../errors.js';
+import { loads } from './loads.js';
+import { arraySummary, findArrays } from './numpy.js';
 import { OPCODE_BY_CODE, type ArgKind } from './opcodes.js';
 import { decodeLong, escapeDecode, rawUnicodeEscapeDecode, decodeUtf8Surrogatepass } from './text.js';
 
 function reprStr(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escapes control characters the way repr() does
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/[\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))}'`;
 }
 
@@ -156,7 +159,17 @@ export function dis(data: Uint8Array): string {
     if (op.name === 'STOP') break;
   }
   lines.push(`highest protocol among opcodes = ${highest(b, pos)}`);
+  if (b.includes('numpy')) lines.push(...numpyLines(b.subarray(0, pos)));
   return lines.join('\n') + '\n';
+}
+
+/** The NumPy arrays of a pickle that names NumPy, one line each (decoded safely; none if it does not decode). */
+function numpyLines(b: Buffer): string[] {
+  try {
+    return findArrays(loads(b)).map(arraySummary);
+  } catch {
+    return [];
+  }
 }
 
 function highest(b: Buffer, end: number): number {

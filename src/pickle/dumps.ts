@@ -18,10 +18,20 @@ import {
   pyReduce,
   type Reduction,
 } from './model.js';
+import { typedArrayReduction } from './numpy.js';
 import { DEFAULT_PROTOCOL, OP } from './opcodes.js';
 import { encodeLong, encodeUtf8Surrogatepass, isWellFormed, rawUnicodeEscapeEncode } from './text.js';
 
-/** Options of {@link dumps}. */
+/**
+ * Options of {@link dumps}.
+ * @example
+ * ```ts
+ * const data = dumps(value, {
+ *   protocol: 2,
+ *   reduce: (v) => (v instanceof URL ? { module: 'urllib.parse', name: 'urlparse', args: [v.href] } : undefined),
+ * });
+ * ```
+ */
 export interface DumpsOptions {
   /** Pickle protocol 0–5 (default 4, what CPython 3.8–3.13 send). */
   protocol?: number;
@@ -296,8 +306,9 @@ class Pickler {
     else if (proto === TUPLE_PROTO) this.saveTuple(o as unknown[]);
     else if (proto === Object.prototype && this.noReduceHook) this.saveObject(o as Record<string, unknown>);
     else if (Array.isArray(o)) {
-      if (o instanceof Tuple) this.saveTuple(o);
-      else if (isReducible(o)) this.saveReduction(o, o[pyReduce]());
+      // A reducible Tuple subclass (a namedtuple) is written as its class, not as a tuple.
+      if (isReducible(o)) this.saveReduction(o, o[pyReduce]());
+      else if (o instanceof Tuple) this.saveTuple(o);
       else this.saveList(o);
     } else if (o instanceof Map) {
       if (isReducible(o)) this.saveReduction(o, o[pyReduce]());
@@ -317,7 +328,12 @@ class Pickler {
       else if (isReducible(o)) this.saveReduction(o, o[pyReduce]());
       else if (proto === Object.prototype || proto === null) this.saveObject(o as Record<string, unknown>);
       else if (o instanceof Date) this.saveReduction(o, PyDatetime.fromDate(o)[pyReduce]());
-      else if (ArrayBuffer.isView(o)) this.saveBytes(new Uint8Array(o.buffer, o.byteOffset, o.byteLength), o);
+      else if (ArrayBuffer.isView(o)) {
+        // TypedArrays other than Uint8Array are 1-d NumPy arrays (numpy.ts); DataView stays bytes.
+        const r = typedArrayReduction(o);
+        if (r) this.saveReduction(o, r);
+        else this.saveBytes(new Uint8Array(o.buffer, o.byteOffset, o.byteLength), o);
+      }
       else throw new PathError(`cannot pickle ${o.constructor?.name ?? 'object'} instance (no reduction)`);
     }
     // (On an exception the pickler is discarded, so the depth needs no unwinding.)
@@ -519,11 +535,17 @@ class Pickler {
       return;
     }
     if (this.proto >= 2 && n <= 3) {
-      for (const f of items) (this.boundary(), f());
+      for (const f of items) {
+        this.boundary();
+        f();
+      }
       this.byte(OP.TUPLE1 + n - 1);
     } else {
       this.byte(OP.MARK);
-      for (const f of items) (this.boundary(), f());
+      for (const f of items) {
+        this.boundary();
+        f();
+      }
       this.byte(OP.TUPLE);
     }
     this.memoizeWrite();
@@ -931,7 +953,7 @@ class Pickler {
       this.get(m);
     } else this.objMemo.set(obj, this.memoizeWrite());
     try {
-      if (r.listItems && r.listItems.length) this.batchAppends(r.listItems, false);
+      if (r.listItems?.length) this.batchAppends(r.listItems, false);
       if (r.dictItems) {
         const entries = [...r.dictItems];
         if (entries.length) this.batchSetItems(entries, entries.length, false);
@@ -954,7 +976,15 @@ function tupleOf(items: readonly unknown[]): Tuple<unknown> {
   return t;
 }
 
-/** Python's `repr(float)`. */
+/**
+ * Python's `repr(float)`.
+ * @example
+ * ```ts
+ * pyFloatRepr(1);      // '1.0'
+ * pyFloatRepr(1e22);   // '1e+22'
+ * pyFloatRepr(0.1);    // '0.1'
+ * ```
+ */
 export function pyFloatRepr(x: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (x === Infinity) return 'inf';

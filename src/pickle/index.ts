@@ -5,9 +5,31 @@
 export { loads, type LoadsOptions, type LoadsLimits, type PyClassHook } from './loads.js';
 export { dumps, pyFloatRepr, type DumpsOptions } from './dumps.js';
 export { dis } from './dis.js';
+export {
+  pyEnum,
+  pyNamedTuple,
+  pyClasses,
+  PyEnumClass,
+  PyEnumMember,
+  PyNamedTuple,
+  PyNamedTupleClass,
+  type PyClassDeclaration,
+} from './classes.js';
 export { pickleCodec, detectProtocol, type PickleCodec, type PickleCodecOptions } from './codec.js';
 export { OPCODES, OP, OPCODE_BY_CODE, HIGHEST_PROTOCOL, DEFAULT_PROTOCOL, type OpcodeInfo, type ArgKind } from './opcodes.js';
 export type { ConstructKind } from './known.js';
+export {
+  NDArray,
+  NDScalar,
+  DType,
+  npScalar,
+  typedArrayDtype,
+  type DTypeField,
+  type NDData,
+  type NDOrder,
+  type NDTypedArray,
+  type NDTypedArrayConstructor,
+} from './numpy.js';
 export {
   Tuple,
   tuple,

@@ -28,8 +28,17 @@ import {
   PyUUID,
   Tuple,
 } from './model.js';
+import { NUMPY_GLOBALS, resolveNumpy } from './numpy.js';
 
-/** How an object is being constructed. */
+/**
+ * How an object is being constructed.
+ * @example
+ * ```ts
+ * const hook: PyClassHook = {
+ *   create: (args, { via }: { via: ConstructKind }) => (via === 'reduce' ? new Point(...(args as [number, number])) : Object.create(Point.prototype)),
+ * };
+ * ```
+ */
 export type ConstructKind = 'reduce' | 'newobj' | 'newobj_ex' | 'inst' | 'obj';
 
 const PY2_MODULES: Record<string, string> = {
@@ -59,9 +68,12 @@ const PY2_NAMES: Record<string, readonly [string, string]> = {
 
 /** Python 2 module/name → Python 3 (what Python 3's `fix_imports` does when unpickling). */
 export function mapPy2Global(module: string, name: string): [string, string] {
-  const full = PY2_NAMES[`${module}.${name}`];
+  // Own properties only: a hostile GLOBAL such as `__proto__` or `constructor` must not pick up
+  // Object.prototype members (it gave the placeholder Object.prototype as its module).
+  const key = `${module}.${name}`;
+  const full = Object.hasOwn(PY2_NAMES, key) ? PY2_NAMES[key] : undefined;
   if (full) return [full[0], full[1]];
-  const m = PY2_MODULES[module];
+  const m = Object.hasOwn(PY2_MODULES, module) ? PY2_MODULES[module] : undefined;
   return [m ?? module, name];
 }
 
@@ -279,6 +291,9 @@ reg(['collections.deque'], (a) => {
   if (a.length > 1 && a[1] != null) d.maxlen = num(a[1]);
   return d;
 });
+
+// NumPy arrays, dtypes and scalars (numpy.ts): both the 1.x (`numpy.core`) and 2.x (`numpy._core`) names.
+for (const n of NUMPY_GLOBALS) reg([n], (a, kind, exact) => resolveNumpy(n, a, kind, exact));
 
 /**
  * Build a known model for `module.name` called with `args`, or return undefined when the name

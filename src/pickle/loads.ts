@@ -7,10 +7,20 @@
 import { UnpicklingError } from '../errors.js';
 import { resolveConstruct, mapPy2Global, type ConstructKind } from './known.js';
 import { ByteArray, FrozenSet, PyFloat, PyGlobal, PyObject, PyPersistentId, Tuple, pySetState } from './model.js';
+import { arrayPayload, takesArrayView } from './numpy.js';
 import { OP, OPCODE_BY_CODE } from './opcodes.js';
 import { decodeLong, decodeUtf8Surrogatepass, escapeDecode, normalizeInt, rawUnicodeEscapeDecode } from './text.js';
 
-/** A user mapping of one Python class to JS (see {@link LoadsOptions.findClass}). */
+/**
+ * A user mapping of one Python class to JS (see {@link LoadsOptions.findClass}).
+ * @example
+ * ```ts
+ * class Point { constructor(public x = 0, public y = 0) {} }
+ * const value = loads(data, {
+ *   findClass: (module, name) => (module === 'app.geometry' && name === 'Point' ? { create: (args) => new Point(...(args as number[])) } : undefined),
+ * });
+ * ```
+ */
 export interface PyClassHook {
   /** Create the instance from the pickled arguments. */
   create(args: unknown[], info: { via: ConstructKind; kwargs: Map<string, unknown> | undefined }): unknown;
@@ -18,7 +28,14 @@ export interface PyClassHook {
   setState?(obj: unknown, state: unknown): void;
 }
 
-/** Decoder limits. Every one is checked before the memory it guards is allocated. */
+/**
+ * Decoder limits. Every one is checked before the memory it guards is allocated.
+ * @example
+ * ```ts
+ * // Data from an untrusted peer: tighter limits than the defaults.
+ * const value = loads(data, { maxDepth: 1_000, maxMemo: 100_000, maxLength: 16 << 20, maxIntDigits: 4_300 });
+ * ```
+ */
 export interface LoadsLimits {
   /** Maximum MARK nesting (default 100,000). */
   maxDepth?: number;
@@ -32,7 +49,13 @@ export interface LoadsLimits {
   maxIntBytes?: number;
 }
 
-/** Options of {@link loads}. */
+/**
+ * Options of {@link loads}.
+ * @example
+ * ```ts
+ * const value = loads(data, { exact: true, encoding: 'latin1' });
+ * ```
+ */
 export interface LoadsOptions extends LoadsLimits {
   /** Keep every Python type (see the README); default false gives idiomatic JS. */
   exact?: boolean;
@@ -49,9 +72,16 @@ export interface LoadsOptions extends LoadsLimits {
   buffers?: Iterable<Uint8Array>;
   /** The copyreg extension registry for EXT1/EXT2/EXT4: code → [module, name]. */
   extensions?: ReadonlyMap<number, readonly [string, string]>;
+  /**
+   * The input belongs to the decoder (default false: the input is never written). NumPy array
+   * data is a view on the input when aligned, else a copy; with `inPlace` a misaligned payload is
+   * moved a few bytes back over opcodes already read instead of being copied out, so it is a view too.
+   */
+  inPlace?: boolean;
 }
 
-const DEFAULT_LIMITS = {
+/** Defaults of {@link LoadsLimits} (SECURITY.md lists them). */
+export const DEFAULT_LIMITS: Readonly<Required<LoadsLimits>> = {
   maxDepth: 100_000,
   maxMemo: 10_000_000,
   maxLength: 2 ** 31 - 1,
@@ -355,6 +385,18 @@ class Unpickler {
       if (kw.size === 0) kw = undefined;
     }
     if (callable instanceof PyGlobal) {
+      // Protocols 0–1 write instances of classes without __reduce__ as
+      // copyreg._reconstructor(cls, base, state): offer the class itself to findClass.
+      const inner = argv[0];
+      if (this.opts.findClass && callable.module === 'copyreg' && callable.name === '_reconstructor' && argv.length === 3 && inner instanceof PyGlobal) {
+        const hook = this.opts.findClass(inner.module, inner.name);
+        if (hook) {
+          const state = argv[2];
+          const obj = hook.create(Array.isArray(state) ? Array.from(state) : state == null ? [] : [state], { via: kind, kwargs: kw });
+          if (hook.setState && typeof obj === 'object' && obj !== null) hooked.set(obj, hook);
+          return obj;
+        }
+      }
       const hook = this.opts.findClass?.(callable.module, callable.name);
       if (hook) {
         const obj = hook.create(argv, { via: kind, kwargs: kw });
@@ -374,6 +416,9 @@ class Unpickler {
     if (hook?.setState) return hook.setState(obj, state);
     const f = (obj as { [pySetState]?: (s: unknown) => void })[pySetState];
     if (typeof f === 'function') return f.call(obj, state);
+    // Python lists, tuples and deques have no __dict__, so BUILD on them fails there too; copying
+    // `length` or a big index onto an array would turn a 22-byte pickle into a 2**31-slot array.
+    if (Array.isArray(obj)) throw new Error(`BUILD target (${obj instanceof Tuple ? 'tuple' : 'list'}) has no __dict__`);
     let dict: unknown = state;
     let slots: unknown;
     if (Array.isArray(state) && state.length === 2) {
@@ -770,6 +815,12 @@ class Unpickler {
               pos = this.pos;
             }
             this.length(pos, n);
+            // The data of a NumPy array is a view on the input, not a copy (numpy.ts).
+            if (floor > 0 && takesArrayView(stack[floor - 1])) {
+              stack.push(arrayPayload(buf, pos, n, this.opts.inPlace === true));
+              pos += n;
+              break;
+            }
             const b = this.bytes(pos, pos + n);
             pos += n;
             stack.push(op === 0x96 && exact ? ByteArray.fromBytes(b) : b);
@@ -957,11 +1008,6 @@ class Unpickler {
       default:
         throw new Error(`invalid load key, '\\x${op.toString(16).padStart(2, '0')}'`);
     }
-  }
-
-  private checkTop(stack: unknown[], marks: number[]): void {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= (marks[marks.length - 1] as number)))
-      throw new Error('unpickling stack underflow');
   }
 
   private readSize(width: 4 | 8): number {

@@ -5,7 +5,19 @@
  * @module
  */
 
-/** A value's reduction: what the pickler writes to re-create it (Python's `__reduce_ex__` result). */
+/**
+ * A value's reduction: what the pickler writes to re-create it (Python's `__reduce_ex__` result).
+ * @example
+ * ```ts
+ * class Point {
+ *   constructor(readonly x: number, readonly y: number) {}
+ *   [pyReduce](): Reduction {
+ *     return { module: 'app.geometry', name: 'Point', args: [this.x, this.y] }; // Python: Point(x, y)
+ *   }
+ * }
+ * dumps(new Point(1, 2));
+ * ```
+ */
 export interface Reduction {
   /** Module of the callable (or class), e.g. `'datetime'`. */
   readonly module: string;
@@ -25,28 +37,72 @@ export interface Reduction {
   readonly dictItems?: Iterable<readonly [unknown, unknown]> | undefined;
 }
 
-/** How a placeholder object was created in the pickle. */
+/**
+ * How a placeholder object was created in the pickle.
+ * @example
+ * ```ts
+ * const obj = loads(data, { exact: true }) as PyObject;
+ * const via: ObjectVia = obj.via; // 'newobj' for a plain class instance at protocol 2+
+ * ```
+ */
 export type ObjectVia = 'reduce' | 'newobj' | 'newobj_ex' | 'inst' | 'obj';
 
 /**
  * Symbol of the method that gives a value's {@link Reduction}. Implement it on your own classes
  * to make them picklable: `[pyReduce]() { return { module: 'app', name: 'Point', args: [this.x, this.y] }; }`.
+ * @example
+ * ```ts
+ * class Money {
+ *   constructor(readonly amount: string) {}
+ *   [pyReduce]() { return { module: 'decimal', name: 'Decimal', args: [this.amount] }; }
+ * }
+ * dumps(new Money('9.99')); // unpickles in Python as Decimal('9.99')
+ * ```
  */
 export const pyReduce: unique symbol = Symbol.for('mpwire.pickle.reduce');
-/** Symbol of the method that receives BUILD state (Python's `__setstate__`). */
+/**
+ * Symbol of the method that receives BUILD state (Python's `__setstate__`).
+ * @example
+ * ```ts
+ * class Config {
+ *   values: Record<string, unknown> = {};
+ *   [pySetState](state: unknown) { this.values = state as Record<string, unknown>; }
+ * }
+ * ```
+ */
 export const pySetState: unique symbol = Symbol.for('mpwire.pickle.setstate');
 
-/** A value with a {@link pyReduce} method. */
+/**
+ * A value with a {@link pyReduce} method.
+ * @example
+ * ```ts
+ * const r: Reducible = new PyDate(2024, 2, 29);
+ * r[pyReduce](); // { module: 'datetime', name: 'date', args: [<packed bytes>] }
+ * ```
+ */
 export interface Reducible {
   [pyReduce](): Reduction;
 }
 
-/** True when `v` implements {@link pyReduce}. */
+/**
+ * True when `v` implements {@link pyReduce}.
+ * @example
+ * ```ts
+ * if (isReducible(value)) console.log(value[pyReduce]().module);
+ * ```
+ */
 export function isReducible(v: unknown): v is Reducible {
   return typeof v === 'object' && v !== null && typeof (v as Partial<Reducible>)[pyReduce] === 'function';
 }
 
-/** A Python `tuple` (exact mode; default mode gives plain arrays). */
+/**
+ * A Python `tuple` (exact mode; default mode gives plain arrays).
+ * @example
+ * ```ts
+ * const t = loads(dumps(tuple(1, 2)), { exact: true });
+ * t instanceof Tuple; // true: a Python tuple, not a list
+ * ```
+ */
 export class Tuple<T = unknown> extends Array<T> {
   declare static readonly [Symbol.species]: ArrayConstructor;
 }
@@ -61,7 +117,13 @@ Object.defineProperty(Tuple, Symbol.species, {
   configurable: true,
 });
 
-/** Make a {@link Tuple} from items. */
+/**
+ * Make a {@link Tuple} from items.
+ * @example
+ * ```ts
+ * await conn.send(tuple('point', 1, 2)); // Python receives ('point', 1, 2)
+ * ```
+ */
 export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
   // Sized construction and index stores: push() on an Array subclass leaves V8's fast path.
   const n = items.length;
@@ -70,7 +132,14 @@ export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
   return t;
 }
 
-/** A Python `float` (exact mode wraps every float so that `1.0` stays a float and never becomes an int). */
+/**
+ * A Python `float` (exact mode wraps every float so that `1.0` stays a float and never becomes an int).
+ * @example
+ * ```ts
+ * dumps(new PyFloat(1));                       // Python receives 1.0, not 1
+ * loads(dumps(new PyFloat(1)), { exact: true }); // PyFloat { value: 1 }
+ * ```
+ */
 export class PyFloat {
   constructor(readonly value: number) {}
   valueOf(): number {
@@ -81,7 +150,13 @@ export class PyFloat {
   }
 }
 
-/** A Python `bytearray` (exact mode; default mode gives a `Buffer`). */
+/**
+ * A Python `bytearray` (exact mode; default mode gives a `Buffer`).
+ * @example
+ * ```ts
+ * dumps(ByteArray.fromBytes(Buffer.from('abc'))); // Python receives bytearray(b'abc')
+ * ```
+ */
 export class ByteArray extends Uint8Array {
   /** Copy bytes into a new ByteArray. */
   static fromBytes(b: Uint8Array): ByteArray {
@@ -91,10 +166,23 @@ export class ByteArray extends Uint8Array {
   }
 }
 
-/** A Python `frozenset` (exact mode; default mode gives a `Set`). */
+/**
+ * A Python `frozenset` (exact mode; default mode gives a `Set`).
+ * @example
+ * ```ts
+ * dumps(new FrozenSet(['a', 'b'])); // Python receives frozenset({'a', 'b'})
+ * ```
+ */
 export class FrozenSet<T = unknown> extends Set<T> {}
 
-/** A reference to a Python global (a class or function) by module and qualified name. Nothing is imported. */
+/**
+ * A reference to a Python global (a class or function) by module and qualified name. Nothing is imported.
+ * @example
+ * ```ts
+ * dumps(new PyGlobal('builtins', 'len')); // Python receives the function len
+ * // Received globals are never imported: loads(...) gives PyGlobal { module, name }
+ * ```
+ */
 export class PyGlobal {
   constructor(
     readonly module: string,
@@ -105,7 +193,14 @@ export class PyGlobal {
   }
 }
 
-/** A persistent id (PERSID/BINPERSID); kept as is, never resolved. */
+/**
+ * A persistent id (PERSID/BINPERSID); kept as is, never resolved.
+ * @example
+ * ```ts
+ * const v = loads(data); // a pickle with persistent ids and no persistentLoad
+ * if (v instanceof PyPersistentId) console.log('refers to', v.pid);
+ * ```
+ */
 export class PyPersistentId {
   constructor(readonly pid: unknown) {}
 }
@@ -113,6 +208,12 @@ export class PyPersistentId {
 /**
  * An inert placeholder for an instance of a Python class mpwire has no model for: the callable,
  * its arguments and the state given to BUILD. It re-encodes to the same opcodes' meaning.
+ * @example
+ * ```ts
+ * const obj = loads(data) as PyObject; // an instance of a class mpwire does not know
+ * console.log(obj.callable, obj.state); // PyGlobal('app', 'User'), { name: 'ada' }
+ * dumps(obj); // re-encodes to the same meaning
+ * ```
  */
 export class PyObject implements Reducible {
   /** State from BUILD (`undefined` when there was none). */
@@ -186,7 +287,13 @@ function bytesOf(v: unknown, what: string): Uint8Array {
 
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 
-/** Python `datetime.timedelta`. */
+/**
+ * Python `datetime.timedelta`.
+ * @example
+ * ```ts
+ * dumps(new PyTimedelta(1, 3600, 0)); // timedelta(days=1, seconds=3600)
+ * ```
+ */
 export class PyTimedelta implements Reducible {
   constructor(
     readonly days: number,
@@ -202,7 +309,14 @@ export class PyTimedelta implements Reducible {
   }
 }
 
-/** Python `datetime.timezone` (a fixed offset). */
+/**
+ * Python `datetime.timezone` (a fixed offset).
+ * @example
+ * ```ts
+ * const utc2 = new PyTimezone(new PyTimedelta(0, 7200, 0));
+ * dumps(new PyDatetime(2024, 5, 1, 12, 0, 0, 0, utc2));
+ * ```
+ */
 export class PyTimezone implements Reducible {
   constructor(
     readonly offset: PyTimedelta,
@@ -221,7 +335,13 @@ export class PyTimezone implements Reducible {
   }
 }
 
-/** Python `datetime.date`. */
+/**
+ * Python `datetime.date`.
+ * @example
+ * ```ts
+ * dumps(new PyDate(2024, 2, 29)); // datetime.date(2024, 2, 29)
+ * ```
+ */
 export class PyDate implements Reducible {
   constructor(
     readonly year: number,
@@ -251,7 +371,13 @@ export class PyDate implements Reducible {
   }
 }
 
-/** Python `datetime.time` (microseconds, tzinfo and fold kept). */
+/**
+ * Python `datetime.time` (microseconds, tzinfo and fold kept).
+ * @example
+ * ```ts
+ * dumps(new PyTime(13, 30, 0, 250_000)); // datetime.time(13, 30, 0, 250000)
+ * ```
+ */
 export class PyTime implements Reducible {
   constructor(
     readonly hour: number,
@@ -278,7 +404,14 @@ export class PyTime implements Reducible {
   }
 }
 
-/** Python `datetime.datetime` (microseconds, tzinfo and fold kept). */
+/**
+ * Python `datetime.datetime` (microseconds, tzinfo and fold kept).
+ * @example
+ * ```ts
+ * dumps(PyDatetime.fromDate(new Date())); // a naive datetime.datetime
+ * dumps(new PyDatetime(2024, 5, 1, 12, 30));
+ * ```
+ */
 export class PyDatetime implements Reducible {
   constructor(
     readonly year: number,
@@ -359,7 +492,13 @@ export class PyDatetime implements Reducible {
   }
 }
 
-/** Python `decimal.Decimal`, kept as its exact string form. */
+/**
+ * Python `decimal.Decimal`, kept as its exact string form.
+ * @example
+ * ```ts
+ * dumps(new PyDecimal('0.10')); // Decimal('0.10'), exact digits kept
+ * ```
+ */
 export class PyDecimal implements Reducible {
   constructor(readonly value: string) {}
   toString(): string {
@@ -373,7 +512,13 @@ export class PyDecimal implements Reducible {
   }
 }
 
-/** Python `fractions.Fraction`. */
+/**
+ * Python `fractions.Fraction`.
+ * @example
+ * ```ts
+ * dumps(new PyFraction(1n, 3n)); // Fraction(1, 3)
+ * ```
+ */
 export class PyFraction implements Reducible {
   constructor(
     readonly numerator: bigint,
@@ -392,7 +537,13 @@ export class PyFraction implements Reducible {
   }
 }
 
-/** Python `complex`. */
+/**
+ * Python `complex`.
+ * @example
+ * ```ts
+ * dumps(new PyComplex(1, -2)); // (1-2j)
+ * ```
+ */
 export class PyComplex implements Reducible {
   constructor(
     readonly real: number,
@@ -403,7 +554,13 @@ export class PyComplex implements Reducible {
   }
 }
 
-/** Python `range`. */
+/**
+ * Python `range`.
+ * @example
+ * ```ts
+ * dumps(new PyRange(0, 10, 2)); // range(0, 10, 2)
+ * ```
+ */
 export class PyRange implements Reducible {
   constructor(
     readonly start: number | bigint,
@@ -415,7 +572,13 @@ export class PyRange implements Reducible {
   }
 }
 
-/** Python `slice`. */
+/**
+ * Python `slice`.
+ * @example
+ * ```ts
+ * dumps(new PySlice(1, null, 2)); // slice(1, None, 2)
+ * ```
+ */
 export class PySlice implements Reducible {
   constructor(
     readonly start: unknown,
@@ -427,7 +590,13 @@ export class PySlice implements Reducible {
   }
 }
 
-/** Python `uuid.UUID`. */
+/**
+ * Python `uuid.UUID`.
+ * @example
+ * ```ts
+ * dumps(PyUUID.parse('12345678-1234-5678-1234-567812345678')); // uuid.UUID(...)
+ * ```
+ */
 export class PyUUID implements Reducible {
   /** Extra state besides `int` (e.g. `is_safe`), kept for re-encoding. */
   extra: Map<unknown, unknown> | undefined = undefined;
@@ -461,14 +630,28 @@ export class PyUUID implements Reducible {
   }
 }
 
-/** Python `collections.OrderedDict`. */
+/**
+ * Python `collections.OrderedDict`.
+ * @example
+ * ```ts
+ * dumps(new OrderedDict([['b', 1], ['a', 2]])); // OrderedDict([('b', 1), ('a', 2)])
+ * ```
+ */
 export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> implements Reducible {
   [pyReduce](): Reduction {
     return { module: 'collections', name: 'OrderedDict', args: [], dictItems: this };
   }
 }
 
-/** Python `collections.defaultdict`; `defaultFactory` is usually a {@link PyGlobal} such as `builtins.list`. */
+/**
+ * Python `collections.defaultdict`; `defaultFactory` is usually a {@link PyGlobal} such as `builtins.list`.
+ * @example
+ * ```ts
+ * const d = new DefaultDict<string, string[]>([['k', ['v']]]);
+ * d.defaultFactory = new PyGlobal('builtins', 'list');
+ * dumps(d); // defaultdict(<class 'list'>, {'k': ['v']})
+ * ```
+ */
 export class DefaultDict<K = unknown, V = unknown> extends Map<K, V> implements Reducible {
   defaultFactory: unknown = null;
   [pyReduce](): Reduction {
@@ -476,14 +659,28 @@ export class DefaultDict<K = unknown, V = unknown> extends Map<K, V> implements 
   }
 }
 
-/** Python `collections.Counter`. */
+/**
+ * Python `collections.Counter`.
+ * @example
+ * ```ts
+ * dumps(new Counter([['apple', 3], ['pear', 1]])); // Counter({'apple': 3, 'pear': 1})
+ * ```
+ */
 export class Counter<K = unknown> extends Map<K, unknown> implements Reducible {
   [pyReduce](): Reduction {
     return { module: 'collections', name: 'Counter', args: [new Map(this)] };
   }
 }
 
-/** Python `collections.deque`. */
+/**
+ * Python `collections.deque`.
+ * @example
+ * ```ts
+ * const q = Deque.from([1, 2, 3]) as Deque<number>;
+ * q.maxlen = 10;
+ * dumps(q); // deque([1, 2, 3], maxlen=10)
+ * ```
+ */
 export class Deque<T = unknown> extends Array<T> implements Reducible {
   maxlen: number | null = null;
   declare static readonly [Symbol.species]: ArrayConstructor;
@@ -500,7 +697,15 @@ Object.defineProperty(Deque, Symbol.species, {
   configurable: true,
 });
 
-/** A Python exception instance (type name, args and `__dict__` state). */
+/**
+ * A Python exception instance (type name, args and `__dict__` state).
+ * @example
+ * ```ts
+ * await conn.send(new PyException('builtins', 'ValueError', ['bad value'])); // Python: ValueError('bad value')
+ * const e = loads(data); // an exception pickled by Python
+ * if (e instanceof PyException) console.log(e.type, e.args);
+ * ```
+ */
 export class PyException extends Error implements Reducible {
   /** Instance `__dict__` (or other BUILD state). */
   state: unknown = undefined;
@@ -525,7 +730,13 @@ export class PyException extends Error implements Reducible {
   }
 }
 
-/** The builtin exception names mapped to {@link PyException}. */
+/**
+ * The builtin exception names mapped to {@link PyException}.
+ * @example
+ * ```ts
+ * BUILTIN_EXCEPTIONS.has('KeyError'); // true: loads gives a PyException for it
+ * ```
+ */
 export const BUILTIN_EXCEPTIONS: ReadonlySet<string> = new Set(
   (
     'BaseException Exception ArithmeticError AssertionError AttributeError BlockingIOError BrokenPipeError BufferError ' +

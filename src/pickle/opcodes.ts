@@ -4,7 +4,13 @@
  * @module
  */
 
-/** How an opcode's inline argument is laid out in the byte stream. */
+/**
+ * How an opcode's inline argument is laid out in the byte stream.
+ * @example
+ * ```ts
+ * const kinds = new Set<ArgKind>(OPCODES.map((o) => o.arg));
+ * ```
+ */
 export type ArgKind =
   | 'none'
   | 'uint1'
@@ -32,7 +38,14 @@ export type ArgKind =
   | 'unicodestring8'
   | 'bytearray8';
 
-/** One row of the opcode table. */
+/**
+ * One row of the opcode table.
+ * @example
+ * ```ts
+ * const info: OpcodeInfo | undefined = OPCODE_BY_CODE[0x80];
+ * console.log(info?.name, info?.proto); // 'PROTO' 2
+ * ```
+ */
 export interface OpcodeInfo {
   readonly name: string;
   readonly code: number;
@@ -112,12 +125,25 @@ const TABLE: ReadonlyArray<readonly [string, string, ArgKind, number]> = [
   ['READONLY_BUFFER', '\x98', 'none', 5],
 ];
 
-/** Every opcode, in pickletools order. */
+/**
+ * Every opcode, in pickletools order.
+ * @example
+ * ```ts
+ * const sinceProtocol5 = OPCODES.filter((o) => o.proto === 5).map((o) => o.name);
+ * // ['BYTEARRAY8', 'NEXT_BUFFER', 'READONLY_BUFFER']
+ * ```
+ */
 export const OPCODES: readonly OpcodeInfo[] = TABLE.map(([name, ch, arg, proto]) =>
   Object.freeze({ name, code: ch.charCodeAt(0), arg, proto }),
 );
 
-/** Opcode info indexed by byte value (undefined for bytes that are not opcodes). */
+/**
+ * Opcode info indexed by byte value (undefined for bytes that are not opcodes).
+ * @example
+ * ```ts
+ * const first = OPCODE_BY_CODE[data[0] ?? 0]?.name; // 'PROTO' for a protocol 2+ pickle
+ * ```
+ */
 export const OPCODE_BY_CODE: ReadonlyArray<OpcodeInfo | undefined> = (() => {
   const a: Array<OpcodeInfo | undefined> = new Array<OpcodeInfo | undefined>(256).fill(undefined);
   for (const op of OPCODES) a[op.code] = op;
@@ -130,7 +156,13 @@ function code(name: string): number {
   return op.code;
 }
 
-/** Opcode byte values by pickletools name (a plain frozen object, not a TS enum). */
+/**
+ * Opcode byte values by pickletools name (a plain frozen object, not a TS enum).
+ * @example
+ * ```ts
+ * const isFramed = data[0] === OP.PROTO && data[2] === OP.FRAME;
+ * ```
+ */
 export const OP = Object.freeze({
   MARK: code('MARK'),
   STOP: code('STOP'),
@@ -202,7 +234,19 @@ export const OP = Object.freeze({
   READONLY_BUFFER: code('READONLY_BUFFER'),
 });
 
-/** Highest protocol this codec reads and writes. */
+/**
+ * Highest protocol this codec reads and writes.
+ * @example
+ * ```ts
+ * dumps(value, { protocol: HIGHEST_PROTOCOL }); // protocol 5: Python 3.8+ peers only
+ * ```
+ */
 export const HIGHEST_PROTOCOL = 5;
-/** Protocol used by `dumps` when none is given (CPython 3.8–3.13's default). */
+/**
+ * Protocol used by `dumps` when none is given (CPython 3.8–3.13's default).
+ * @example
+ * ```ts
+ * dumps(value).at(1) === DEFAULT_PROTOCOL; // true: PROTO 4
+ * ```
+ */
 export const DEFAULT_PROTOCOL = 4;

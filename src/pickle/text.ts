@@ -88,11 +88,6 @@ export function encodeUtf8Surrogatepass(s: string): Buffer {
 
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
-/** UTF-8 bytes of a str the way CPython pickles it. */
-export function strToUtf8(s: string): Buffer {
-  return isWellFormed(s) ? Buffer.from(s, 'utf8') : encodeUtf8Surrogatepass(s);
-}
-
 /** True when the string has no lone surrogates. */
 export { isWellFormed };
 
@@ -230,21 +225,6 @@ export function rawUnicodeEscapeEncode(s: string): Buffer {
     } else out.push(cp);
   }
   return Buffer.from(out);
-}
-
-/** Python `repr()` of a bytes-like str for the protocol-0 STRING opcode (single-quoted, escaped). */
-export function bytesRepr(b: Uint8Array): string {
-  let s = "'";
-  for (const c of b) {
-    if (c === 0x5c) s += '\\\\';
-    else if (c === 0x27) s += "\\'";
-    else if (c === 0x0a) s += '\\n';
-    else if (c === 0x0d) s += '\\r';
-    else if (c === 0x09) s += '\\t';
-    else if (c < 0x20 || c >= 0x7f) s += '\\x' + c.toString(16).padStart(2, '0');
-    else s += String.fromCharCode(c);
-  }
-  return s + "'";
 }
 
 /** Little-endian two's-complement bytes → integer (number when safe, else bigint). Linear time. */

@@ -4,7 +4,7 @@ import {
   PicklingError,
   PyException,
   PyGlobal,
-  PyObject,
+  type PyObject,
   Tuple,
   dis,
   dumps,
