@@ -53,11 +53,23 @@ import { pyError, pyRepr, pyStr, pyTypeName } from './py-values.js';
  * A JS factory of a typeid: called with the positional arguments Python passed to `create`
  * (e.g. `m.get_queue(1, 2)`), plus a trailing plain object of the keyword arguments when there are
  * any. May return a promise.
+ * @example
+ * ```ts
+ * const makeCounter: ManagerFactory = (start = 0) => ({ n: start, inc() { return ++this.n; } });
+ * await serveManager({ authkey: 'abc', registry: { Counter: makeCounter } }); // Python: m.Counter(5)
+ * ```
  */
 // biome-ignore lint/suspicious/noExplicitAny: lets users type a factory's parameters (unknown[] would reject them)
 export type ManagerFactory = (...args: any[]) => unknown;
 
-/** The long form of a registry entry, like `BaseManager.register(typeid, callable, exposed=…, method_to_typeid=…)`. */
+/**
+ * The long form of a registry entry, like `BaseManager.register(typeid, callable, exposed=…, method_to_typeid=…)`.
+ * @example
+ * ```ts
+ * const calc: ManagerTypeOptions = { callable: (n: number) => new Calc(n), exposed: ['add', 'child'], methodToTypeid: { child: 'Calc' } };
+ * await serveManager({ authkey: 'abc', registry: { get_calc: calc } });
+ * ```
+ */
 export interface ManagerTypeOptions {
   /** Makes the object; `null` means Python's "registered without callable": `create` takes the object itself. */
   callable: ManagerFactory | null;
@@ -67,7 +79,18 @@ export interface ManagerTypeOptions {
   methodToTypeid?: Readonly<Record<string, string>>;
 }
 
-/** Options of {@link serveManager}. */
+/**
+ * Options of {@link serveManager}.
+ * @example
+ * ```ts
+ * await using server = await serveManager({
+ *   address: '/tmp/manager.sock',
+ *   authkey: 'abc',
+ *   serializer: 'pickle',
+ *   registry: { get_jobs: () => jobs },
+ * });
+ * ```
+ */
 export interface ServeManagerOptions {
   /** Where to listen (Python's address shapes; `['127.0.0.1', 0]` picks a port). Default: a fresh Unix socket. */
   address?: Address | null;
@@ -116,6 +139,12 @@ interface ObjectEntry {
 /**
  * A proxy of one of this server's own objects, received inside a value (e.g. `l.append(d)`): holds
  * the referent, and pickles back as the same `RebuildProxy` (CPython's "manager-owned" proxy).
+ * @example
+ * ```ts
+ * // Python: l = m.list(); d = m.dict(); l.append(d)  → the list holds a LocalProxy of d
+ * const held = served.items[0];
+ * if (held instanceof LocalProxy) console.log(held.referent); // the PyDict itself
+ * ```
  */
 export class LocalProxy {
   constructor(
@@ -239,7 +268,13 @@ function asPyException(e: unknown): PyException | undefined {
   return undefined;
 }
 
-/** Python-style traceback text of a failure, ending with the `Type: message` line clients parse. */
+/**
+ * Python-style traceback text of a failure, ending with the `Type: message` line clients parse.
+ * @example
+ * ```ts
+ * formatTraceback(new Error('boom'), 'get_jobs'); // '…\nError: boom'
+ * ```
+ */
 export function formatTraceback(e: unknown, where: string): string {
   let last: string;
   let stack = '';
@@ -264,6 +299,12 @@ export function formatTraceback(e: unknown, where: string): string {
 /**
  * A running manager server (see {@link serveManager}). `close()` stops listening, ends every
  * connection (calls blocked on the server are abandoned) and resolves {@link ManagerServer.closed}.
+ * @example
+ * ```ts
+ * const server = await serveManager({ address: ['127.0.0.1', 0], authkey: 'abc', registry: { get_jobs: () => jobs } });
+ * console.log(server.address, server.refcounts());
+ * await server.close();
+ * ```
  */
 export class ManagerServer implements AsyncDisposable {
   /** The bound address, in Python's shape (real port). Clients connect here. */

@@ -1,0 +1,104 @@
+// Shared helpers of the soak scripts (bench/soak/*.mjs): the built package, the newest CPython
+// 3.x, Python peers with line-based output, descriptor/memory/load figures.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '..', '..');
+const dist = resolve(process.env.MPWIRE_DIST ?? join(ROOT, 'dist'));
+export const LOAD_PEER = join(ROOT, 'interop', 'peers', 'load_peer.py');
+export const KEY = 'soak-key';
+export const MIB = 1 << 20;
+
+export function importDist(path) {
+  return import(pathToFileURL(join(dist, path)).href);
+}
+
+/** The newest CPython 3.x found (or MPWIRE_SOAK_PYTHON=path). */
+export async function newestPython() {
+  if (process.env.MPWIRE_SOAK_PYTHON) return { path: process.env.MPWIRE_SOAK_PYTHON, version: 'custom' };
+  const { findPythons } = await importDist('bridge/find-pythons.js');
+  const all = (await findPythons()).filter((p) => p.versionTuple[0] === 3);
+  all.sort((a, b) => a.versionTuple[1] - b.versionTuple[1] || (a.versionTuple[2] ?? 0) - (b.versionTuple[2] ?? 0));
+  const py = all.at(-1);
+  if (!py) throw new Error('no CPython 3.x found');
+  return py;
+}
+
+/**
+ * Start a command whose stdout is line-based: `line(prefix)` resolves with the rest of the first
+ * line starting with `prefix`; `lines` holds them all; `exit` resolves with the exit code.
+ */
+export function startLines(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PYTHONUNBUFFERED: '1', ...env } });
+  const lines = [];
+  const waiters = [];
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(l);
+      for (const w of [...waiters]) {
+        if (l.startsWith(w.prefix)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(l.slice(w.prefix.length).trim());
+        }
+      }
+    }
+  });
+  const exit = new Promise((r) => child.on('exit', (code) => r(code)));
+  return {
+    child,
+    lines,
+    exit,
+    line(prefix) {
+      const found = lines.find((l) => l.startsWith(prefix));
+      if (found !== undefined) return Promise.resolve(found.slice(prefix.length).trim());
+      return new Promise((res, rej) => {
+        waiters.push({ prefix, resolve: res });
+        void exit.then((code) => rej(new Error(`${cmd} ${args.join(' ')} exited (${code}) before "${prefix}": ${lines.slice(-5).join(' | ')}`)));
+      });
+    },
+    send(text) {
+      child.stdin.write(text);
+    },
+  };
+}
+
+export function python(py, args) {
+  return startLines(py.path, [LOAD_PEER, ...args]);
+}
+
+export function fdCount() {
+  return readdirSync('/proc/self/fd').length;
+}
+
+export function peakRssMiB() {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+export function rssMiB() {
+  return Math.round(process.memoryUsage().rss / MIB);
+}
+
+export function load() {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function header(title, py) {
+  console.log(`# ${title}`);
+  console.log(`node ${process.version}, CPython ${py.version} (${py.path}), load average before: ${load()}`);
+}
