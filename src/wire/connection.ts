@@ -10,7 +10,13 @@ import { BufferTooShort, ConnectionClosedError, EOFError, type MpwireError, Prot
 import { type WaitOptions, waitFor } from './deadline.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
 
-/** Limits and codec of a connection. */
+/**
+ * Limits and codec of a connection.
+ * @example
+ * ```ts
+ * const conn = await connect(address, { codec: bytesCodec, maxMessageSize: 16 * 1024 * 1024, highWaterMark: 1 << 20 });
+ * ```
+ */
 export interface ConnectionOptions {
   /** Codec of `send`/`recv`. Default: the package default (pickle from `mpwire`, bytes in `mpwire/wire`). */
   codec?: Codec;
@@ -26,7 +32,14 @@ export interface ConnectionOptions {
   highWaterMark?: number;
 }
 
-/** Default `maxMessageSize`: 1 GiB. */
+/**
+ * Default `maxMessageSize`: 1 GiB.
+ * @example
+ * ```ts
+ * // Accept frames up to 4 GiB instead of the default 1 GiB:
+ * const listener = await listen(address, { maxMessageSize: 4 * DEFAULT_MAX_MESSAGE_SIZE });
+ * ```
+ */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024 * 1024;
 const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
 
@@ -45,7 +58,15 @@ interface DrainWaiter {
   reject(err: unknown): void;
 }
 
-/** Options of {@link Connection} construction from a stream (internal and for bridges). */
+/**
+ * Options of {@link Connection} construction from a stream (internal and for bridges).
+ * @example
+ * ```ts
+ * import { Socket } from 'node:net';
+ * const socket = new Socket({ fd: 3, readable: true, writable: true });
+ * const conn = new Connection(socket, { codec: pickleCodec(), readable: true, writable: true });
+ * ```
+ */
 export interface StreamConnectionOptions extends ConnectionOptions {
   readable?: boolean;
   writable?: boolean;
@@ -101,6 +122,8 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   #writable: boolean;
   #paused = false;
   #writeError: Error | undefined;
+  /** A framing error is pending behind queued frames (see #failRead). */
+  #readFailed = false;
 
   /**
    * Wrap a connected stream (a `net.Socket`, a child's extra stdio socket, any `Duplex`).
@@ -213,6 +236,13 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   #failRead(err: ProtocolError): void {
     this.#decoder.fail(err);
     this.#end = err;
+    // Complete frames that arrived in the same chunk as the bad header are still delivered, as
+    // CPython (which reads frame by frame) would; the connection turns write-only after them.
+    if (this.#frameHead < this.#frames.length) {
+      this.#readFailed = true;
+      this.#stream.pause();
+      return;
+    }
     const first = this.#readers.shift();
     first?.reject(err);
     this.#makeUnreadable();
@@ -307,7 +337,11 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
       }
       return Promise.resolve(this.#takeFrame() as Buffer);
     }
-    if (this.#end) return Promise.reject(this.#endError());
+    if (this.#end) {
+      const err = this.#endError();
+      if (this.#readFailed) this.#makeUnreadable();
+      return Promise.reject(err);
+    }
     const pending = this.#decoder.currentLength;
     if (maxLength !== undefined && pending !== undefined && pending > maxLength && this.#readers.length === 0) {
       const err = new ProtocolError(`bad message length ${pending} (maxlength ${maxLength})`, 'bad-length');
@@ -483,12 +517,12 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     return this.#write(payload, options);
   }
 
-  /** {@link FrameIO} for the handshake. */
+  /** The handshake's `FrameIO` view of this connection (internal). */
   sendFrame(frame: Uint8Array): Promise<void> {
     return this.#write(frame, undefined);
   }
 
-  /** {@link FrameIO} for the handshake. */
+  /** The handshake's `FrameIO` view of this connection (internal). */
   recvFrame(maxLength: number): Promise<Buffer> {
     return this.recvBytes(maxLength);
   }

@@ -8,7 +8,13 @@ import { ExpatError, ResponseError } from './errors.js';
 import { dumps } from './marshal.js';
 import { loads, type LoadsOptions } from './unmarshal.js';
 
-/** Options of {@link xmlCodec}: the {@link LoadsOptions} applied to every received frame. */
+/**
+ * Options of {@link xmlCodec}: the {@link LoadsOptions} applied to every received frame.
+ * @example
+ * ```ts
+ * const codec = xmlCodec({ maxSize: 1 << 20, maxDepth: 64 });
+ * ```
+ */
 export type XmlCodecOptions = LoadsOptions;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -17,7 +23,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * A {@link Codec} speaking the XML flavour of `multiprocessing.connection`: `encode(v)` gives
  * exactly the bytes of Python's `xmlrpc.client.dumps((v,), None, None, None, 1).encode('utf-8')`
  * (`null` allowed), and `decode(frame)` returns the single param, like Python's
- * `xmlrpc.client.loads(frame.decode('utf-8'))[0][0]`. A fault frame throws {@link Fault}.
+ * `xmlrpc.client.loads(frame.decode('utf-8'))[0][0]`. A fault frame throws `Fault`.
  * Python peers: `XmlListener`/`XmlClient` exist in 2.7 and every 3.x through 3.15.
  * @example
  * ```ts

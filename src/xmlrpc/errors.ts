@@ -95,7 +95,8 @@ export class XmlForbiddenError extends XmlRpcError {
 }
 
 /**
- * The input exceeds a configured limit: `reason` is `'size'` (`maxSize`), `'depth'` (`maxDepth`).
+ * The input exceeds a configured limit: `reason` is `'size'` (`maxSize`), `'depth'` (`maxDepth`),
+ * `'digits'` (`maxIntDigits`).
  * @example
  * ```ts
  * loads(deepXml, { maxDepth: 64 }); // throws XmlLimitError (reason 'depth')
@@ -104,7 +105,7 @@ export class XmlForbiddenError extends XmlRpcError {
 export class XmlLimitError extends XmlRpcError {
   /** The limit that was exceeded. */
   readonly limit: number;
-  constructor(message: string, reason: 'size' | 'depth', limit: number, options?: MpwireErrorOptions) {
+  constructor(message: string, reason: 'size' | 'depth' | 'digits', limit: number, options?: MpwireErrorOptions) {
     super(message, 'MPWIRE_XML_LIMIT', reason, options);
     this.limit = limit;
   }
@@ -143,12 +144,24 @@ export class OverflowError extends MarshalError {
   }
 }
 
-/** Narrowing guard for any `mpwire/xmlrpc` error. */
+/**
+ * Narrowing guard for any `mpwire/xmlrpc` error.
+ * @example
+ * ```ts
+ * try { loads(xml); } catch (e) { if (isXmlRpcError(e)) console.log(e.code); else throw e; }
+ * ```
+ */
 export function isXmlRpcError(e: unknown): e is XmlRpcError {
   return e instanceof XmlRpcError;
 }
 
-/** Narrowing guard for {@link Fault}. */
+/**
+ * Narrowing guard for {@link Fault}.
+ * @example
+ * ```ts
+ * try { loads(xml); } catch (e) { if (isFault(e)) console.log(e.faultCode, e.faultString); }
+ * ```
+ */
 export function isFault(e: unknown): e is Fault {
   return e instanceof Fault;
 }

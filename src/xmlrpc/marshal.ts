@@ -8,7 +8,13 @@ import { Fault, MarshalError, OverflowError } from './errors.js';
 import { pyFloatRepr } from './numbers.js';
 import { DateTime, Decimal, Double, formatDateTime } from './types.js';
 
-/** Options of {@link dumps}, named after Python's `xmlrpc.client.dumps` parameters. */
+/**
+ * Options of {@link dumps}, named after Python's `xmlrpc.client.dumps` parameters.
+ * @example
+ * ```ts
+ * const xml = dumps([42], { methodname: 'add', allowNone: true });
+ * ```
+ */
 export interface DumpsOptions {
   /** Wrap the params in `<methodCall>` with this `<methodName>` (escaped, as Python 3.14+ does). */
   methodname?: string;
@@ -23,14 +29,33 @@ export interface DumpsOptions {
   encoding?: string;
 }
 
-/** XML-RPC's `<int>` range, as Python's `MAXINT`/`MININT`. */
+/**
+ * XML-RPC's `<int>` range, as Python's `MAXINT`/`MININT`.
+ * @example
+ * ```ts
+ * const n = 3_000_000_000;
+ * const param = n > MAXINT ? new Double(n) : n; // <int> holds 32 bits; larger numbers need <double>
+ * ```
+ */
 export const MAXINT = 2 ** 31 - 1;
-/** @see MAXINT */
+/**
+ * @see MAXINT
+ * @example
+ * ```ts
+ * if (n < MININT || n > MAXINT) throw new RangeError('does not fit an XML-RPC <int>');
+ * ```
+ */
 export const MININT = -(2 ** 31);
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Python's `xmlrpc.client.escape`: only `&`, `<` and `>` are replaced. */
+/**
+ * Python's `xmlrpc.client.escape`: only `&`, `<` and `>` are replaced.
+ * @example
+ * ```ts
+ * escape('a < b & c'); // 'a &lt; b &amp; c'
+ * ```
+ */
 export function escape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -11,7 +11,13 @@ import { ExpatError, Fault, ResponseError, XmlForbiddenError, XmlLimitError, Xml
 import { parsePyDecimal, parsePyFloat, parsePyInt, pyStrip } from './numbers.js';
 import { DateTime, Decimal, parseDateTime } from './types.js';
 
-/** Options of {@link loads}. */
+/**
+ * Options of {@link loads}.
+ * @example
+ * ```ts
+ * const [params, method] = loads(xml, { maxSize: 1 << 20, maxDepth: 100 });
+ * ```
+ */
 export interface LoadsOptions {
   /**
    * Largest accepted input: bytes for a `Uint8Array`, UTF-16 code units for a string.
@@ -25,6 +31,13 @@ export interface LoadsOptions {
    * the limit.
    */
   maxDepth?: number;
+  /**
+   * Most decimal digits accepted in one integer element (`<int>`, `<i8>`, `<biginteger>`, …).
+   * Default 4300, CPython 3.11+'s own `int()` limit (`sys.get_int_max_str_digits()`), which its
+   * `xmlrpc.client` also applies; converting longer digit strings to a bigint costs superlinear
+   * time, so a document of digits would otherwise buy seconds of CPU per megabyte.
+   */
+  maxIntDigits?: number;
   /** Decode `<dateTime.iso8601>` to a JS `Date` (read as UTC) instead of a {@link DateTime}. Python's `use_datetime`. */
   useDatetime?: boolean;
   /** Python's `use_builtin_types`: implies `useDatetime` (base64 is always a `Buffer` here). */
@@ -33,10 +46,30 @@ export interface LoadsOptions {
   mapStructs?: boolean;
 }
 
-/** Default of {@link LoadsOptions.maxSize}. */
+/**
+ * Default of {@link LoadsOptions.maxSize}.
+ * @example
+ * ```ts
+ * loads(xml, { maxSize: 4 * DEFAULT_MAX_SIZE }); // allow documents up to 256 MiB
+ * ```
+ */
 export const DEFAULT_MAX_SIZE = 64 * 1024 * 1024;
-/** Default of {@link LoadsOptions.maxDepth}. */
+/**
+ * Default of {@link LoadsOptions.maxDepth}.
+ * @example
+ * ```ts
+ * loads(xml, { maxDepth: DEFAULT_MAX_DEPTH / 2 });
+ * ```
+ */
 export const DEFAULT_MAX_DEPTH = 2048;
+/**
+ * Default of {@link LoadsOptions.maxIntDigits}.
+ * @example
+ * ```ts
+ * loads(xml, { maxIntDigits: DEFAULT_MAX_INT_DIGITS * 2 });
+ * ```
+ */
+export const DEFAULT_MAX_INT_DIGITS = 4300;
 
 type EndHandler = (u: Unmarshaller, data: string) => void;
 
@@ -77,6 +110,7 @@ class Unmarshaller {
   data: string[] = [];
   value = false;
   methodname: string | null = null;
+  maxIntDigits = DEFAULT_MAX_INT_DIGITS;
   constructor(readonly useDatetime: boolean, readonly mapStructs: boolean) {}
 
   start(tag: string): void {
@@ -108,7 +142,7 @@ class Unmarshaller {
       const get = (k: string): unknown =>
         s instanceof Map ? s.get(k) : s !== null && typeof s === 'object' ? (s as Record<string, unknown>)[k] : undefined;
       const has = (k: string): boolean =>
-        s instanceof Map ? s.has(k) : s !== null && typeof s === 'object' && Object.prototype.hasOwnProperty.call(s, k);
+        s instanceof Map ? s.has(k) : s !== null && typeof s === 'object' && Object.hasOwn(s, k);
       if (!has('faultCode') || !has('faultString')) throw new ResponseError('malformed fault: needs faultCode and faultString', 'bad-fault');
       throw new Fault(get('faultCode'), get('faultString'));
     }
@@ -150,6 +184,14 @@ function structKey(k: unknown): string {
 }
 
 const endInt: EndHandler = (u, data) => {
+  if (data.length > u.maxIntDigits) {
+    let digits = 0;
+    for (let i = 0; i < data.length; i++) {
+      const c = data.charCodeAt(i);
+      if (c >= 0x30 && c <= 0x39) digits++;
+    }
+    if (digits > u.maxIntDigits) throw new XmlLimitError(`integer of ${digits} digits exceeds maxIntDigits ${u.maxIntDigits}`, 'digits', u.maxIntDigits);
+  }
   const n = parsePyInt(data);
   if (n === undefined) throw new ResponseError(`invalid literal for int() with base 10: ${JSON.stringify(data)}`, 'bad-int');
   u.push(n);
@@ -298,7 +340,7 @@ function decodeDocument(bytes: Uint8Array): string {
  * `<array>` → array; `<struct>` → plain object (or `Map` with `mapStructs`).
  *
  * Errors: {@link ExpatError} for malformed XML, {@link XmlForbiddenError} for a DOCTYPE or an
- * undefined entity, {@link XmlLimitError} for `maxSize`/`maxDepth`, {@link ResponseError} for
+ * undefined entity, {@link XmlLimitError} for `maxSize`/`maxDepth`/`maxIntDigits`, {@link ResponseError} for
  * anything XML-RPC does not allow.
  * @example
  * ```ts
@@ -313,6 +355,7 @@ export function loads(xml: string | Uint8Array, options: LoadsOptions = {}): [un
   const text = typeof xml === 'string' ? xml : decodeDocument(xml);
 
   const u = new Unmarshaller(Boolean(options.useDatetime || options.useBuiltinTypes), Boolean(options.mapStructs));
+  u.maxIntDigits = options.maxIntDigits ?? DEFAULT_MAX_INT_DIGITS;
   const parser = new SaxesParser({ position: true, forceXMLVersion: true, defaultXMLVersion: '1.0' });
   let depth = 0;
   parser.on('doctype', () => {
