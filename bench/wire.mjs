@@ -27,9 +27,9 @@ async function pickPython() {
 
 async function tsServer(address, authkey) {
   const listener = await listen(address, { authkey, backlog: 64 });
-  (async () => {
+  void (async () => {
     for await (const conn of listener) {
-      (async () => {
+      void (async () => {
         try {
           const mode = (await conn.recvBytes()).toString();
           if (mode === 'echo') {

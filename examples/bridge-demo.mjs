@@ -2,7 +2,7 @@
 // no JSON glue). Run after `npx tsc -p tsconfig.build.json`: node examples/bridge-demo.mjs
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnPython } from '../dist/bridge/index.js';
+import { spawnPython } from 'mpwire/bridge';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const child = await spawnPython([join(here, 'bridge_worker.py')], {

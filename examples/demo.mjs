@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, listen } from '../dist/index.js';
-import { findPythons } from '../dist/bridge/find-pythons.js';
+import { connect, listen } from 'mpwire';
+import { findPythons } from 'mpwire/bridge';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const authkey = 'demo-secret';

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findPythons } from '../dist/bridge/find-pythons.js';
-import { DictProxy, QueueProxy, connectManager } from '../dist/managers/index.js';
+import { findPythons } from 'mpwire/bridge';
+import { DictProxy, QueueProxy, connectManager } from 'mpwire/managers';
 
 const { SingleBar, Presets } = cliProgress;
 

@@ -127,7 +127,7 @@ export class Matrix {
   }
   render(found: PythonInfo[]): string {
     const w = Math.max(12, ...[...this.rows.keys()].map((k) => k.length));
-    const head = ['interpreter'.padEnd(w), ...this.scenarios.map((s, i) => `${i + 1}`.padStart(4))].join(' ');
+    const head = ['interpreter'.padEnd(w), ...this.scenarios.map((_s, i) => `${i + 1}`.padStart(4))].join(' ');
     const body = [...this.rows.entries()].map(([k, r]) =>
       [k.padEnd(w), ...this.scenarios.map((s) => (r.get(s) === 'pass' ? '  ok' : r.get(s) === 'n/a' ? '   -' : r.has(s) ? 'FAIL' : '   ?').padStart(4))].join(' '),
     );

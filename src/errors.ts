@@ -4,7 +4,13 @@
  * @module
  */
 
-/** Options accepted by every mpwire error constructor. */
+/**
+ * Options accepted by every mpwire error constructor.
+ * @example
+ * ```ts
+ * throw new ProtocolError('frame too long', 'bad-length', { cause: err });
+ * ```
+ */
 export interface MpwireErrorOptions {
   /** The underlying error, if any. */
   cause?: unknown;
@@ -196,7 +202,13 @@ export class RemoteError extends MpwireError {
   }
 }
 
-/** Narrowing guard for any mpwire error. */
+/**
+ * Narrowing guard for any mpwire error.
+ * @example
+ * ```ts
+ * try { await conn.recv(); } catch (e) { if (isMpwireError(e)) console.log(e.code); else throw e; }
+ * ```
+ */
 export function isMpwireError(e: unknown): e is MpwireError {
   return e instanceof MpwireError;
 }

@@ -8,7 +8,7 @@ import {
   Pipe,
   ProtocolError,
   TimeoutError,
-  Connection,
+  type Connection,
   MpwireError,
   jsonCodec,
   listen,

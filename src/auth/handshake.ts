@@ -8,13 +8,34 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthenticationError } from '../errors.js';
 
-/** The handshake dialect a connection authenticated with. */
+/**
+ * The handshake dialect a connection authenticated with.
+ * @example
+ * ```ts
+ * const conn = await listener.accept();
+ * if (conn.authDialect === 'legacy-md5') console.log('a CPython ≤ 3.11 client');
+ * ```
+ */
 export type AuthDialect = 'none' | 'legacy-md5' | 'rhel-sha256' | 'modern';
 
-/** How a client answers a bare 20-byte challenge, which cannot tell legacy from RHEL servers. */
+/**
+ * How a client answers a bare 20-byte challenge, which cannot tell legacy from RHEL servers.
+ * @example
+ * ```ts
+ * // Reach a RHEL/Fedora Python Listener as well as a stock one:
+ * const conn = await connect(['db-host', 6000], { authkey: 'secret', dialect: 'auto' });
+ * ```
+ */
 export type ClientDialect = 'legacy-md5' | 'rhel-sha256' | 'auto';
 
-/** Digest names CPython 3.12+ accepts inside `{…}` (lowercase only). */
+/**
+ * Digest names CPython 3.12+ accepts inside `{…}` (lowercase only).
+ * @example
+ * ```ts
+ * // Challenge clients with {sha3_256} instead of the default {sha256}:
+ * const listener = await listen(['127.0.0.1', 0], { authkey: 'secret', digest: 'sha3_256' });
+ * ```
+ */
 export type DigestName = 'md5' | 'sha256' | 'sha384' | 'sha3_256' | 'sha3_384';
 
 /** Digests in CPython's list, with their Node names and a strength rank for `minDigest`. */
@@ -25,9 +46,6 @@ const DIGESTS: Record<DigestName, { node: string; size: number; rank: number }> 
   sha384: { node: 'sha384', size: 48, rank: 2 },
   sha3_384: { node: 'sha3-384', size: 48, rank: 2 },
 };
-
-/** Every digest name accepted in a `{digest}` prefix. */
-export const DIGEST_NAMES = Object.keys(DIGESTS) as DigestName[];
 
 export const CHALLENGE = Buffer.from('#CHALLENGE#', 'latin1');
 export const WELCOME = Buffer.from('#WELCOME#', 'latin1');

@@ -4,7 +4,14 @@
  */
 import { MpwireError, type MpwireErrorOptions } from '../errors.js';
 
-/** Details of a child's exit. */
+/**
+ * Details of a child's exit.
+ * @example
+ * ```ts
+ * const child = await spawnPython(['worker.py']);
+ * const { exitCode, signal } = await child.exit;
+ * ```
+ */
 export interface ChildExit {
   /** Exit code, or `null` when a signal ended it. */
   readonly exitCode: number | null;
@@ -37,7 +44,15 @@ export class ChildExitError extends MpwireError {
   }
 }
 
-/** Narrowing guard. */
+/**
+ * Narrowing guard.
+ * @example
+ * ```ts
+ * await child.call('work').catch((e) => {
+ *   if (isChildExitError(e)) console.log(`worker died (${e.exitCode}):\n${e.stderrTail}`);
+ * });
+ * ```
+ */
 export function isChildExitError(e: unknown): e is ChildExitError {
   return e instanceof ChildExitError;
 }

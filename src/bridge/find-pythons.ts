@@ -8,7 +8,13 @@ import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** One interpreter found by {@link findPythons}. */
+/**
+ * One interpreter found by {@link findPythons}.
+ * @example
+ * ```ts
+ * for (const py of await findPythons()) console.log(py.version, py.implementation, py.path);
+ * ```
+ */
 export interface PythonInfo {
   /** Absolute path of the executable. */
   readonly path: string;
@@ -22,7 +28,13 @@ export interface PythonInfo {
   readonly source: 'env' | 'pyenv' | 'cache' | 'path';
 }
 
-/** Options of {@link findPythons}. */
+/**
+ * Options of {@link findPythons}.
+ * @example
+ * ```ts
+ * const pythons = await findPythons({ refresh: true, env: { ...process.env, MPWIRE_PYTHONS: '/opt/python3.13/bin/python3' } });
+ * ```
+ */
 export interface FindPythonsOptions {
   /** Run the discovery again instead of returning the cached result. */
   refresh?: boolean;

@@ -11,13 +11,34 @@
 import type { Connection } from '../wire/index.js';
 import { AbortError, MpwireError, RemoteError, TimeoutError, UnpicklingError } from '../errors.js';
 
-/** A handler answering calls from the other end; its return value (or promise) is the result. */
+/**
+ * A handler answering calls from the other end; its return value (or promise) is the result.
+ * @example
+ * ```ts
+ * const log: Handler = (line: string) => console.log('[python]', line);
+ * const child = await spawnPython(['worker.py'], { handlers: { log } });
+ * ```
+ */
+// biome-ignore lint/suspicious/noExplicitAny: lets users type a handler's parameters (unknown[] would reject them)
 export type Handler = (...args: any[]) => unknown;
 
-/** Handlers by name. */
+/**
+ * Handlers by name.
+ * @example
+ * ```ts
+ * const handlers: Handlers = { now: () => Date.now(), log: (s: string) => console.log(s) };
+ * child.handle(handlers);
+ * ```
+ */
 export type Handlers = Record<string, Handler>;
 
-/** Options of one call. */
+/**
+ * Options of one call.
+ * @example
+ * ```ts
+ * const r = await child.callWith('resize', [image], { kwargs: { width: 640 }, timeout: 5_000 });
+ * ```
+ */
 export interface CallOptions {
   /** Keyword arguments for the Python handler. */
   kwargs?: Record<string, unknown>;
@@ -26,7 +47,13 @@ export interface CallOptions {
   timeout?: number;
 }
 
-/** Options of {@link RpcPeer}. */
+/**
+ * Options of {@link RpcPeer}.
+ * @example
+ * ```ts
+ * const peer = new RpcPeer(conn, { handlers: { ping: () => 'pong' }, onEnd: () => console.log('peer gone') });
+ * ```
+ */
 export interface RpcPeerOptions {
   /** Handlers the other end may call. */
   handlers?: Handlers;
@@ -65,7 +92,13 @@ const JS_TO_PY: Record<string, string> = {
   AbortError: 'KeyboardInterrupt',
 };
 
-/** The `'err'` payload for an error thrown by a JS handler. */
+/**
+ * The `'err'` payload for an error thrown by a JS handler.
+ * @example
+ * ```ts
+ * await conn.send(['err', id, errorInfo(new TypeError('bad input'))]);
+ * ```
+ */
 export function errorInfo(err: unknown): Record<string, unknown> {
   if (err instanceof RemoteError) {
     return { type: err.type ?? 'RemoteError', module: err.module ?? 'mpwire', message: err.message, args: [...err.args], traceback: err.traceback ?? '' };
@@ -89,7 +122,14 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
-/** The {@link RemoteError} for an `'err'` message from Python. */
+/**
+ * The {@link RemoteError} for an `'err'` message from Python.
+ * @example
+ * ```ts
+ * const [kind, id, payload] = (await conn.recv()) as [string, number, unknown];
+ * if (kind === 'err') throw remoteErrorFrom(payload);
+ * ```
+ */
 export function remoteErrorFrom(info: unknown): RemoteError {
   const i = (info ?? {}) as ErrorInfo;
   const type = str(i.type);

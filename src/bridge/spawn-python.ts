@@ -19,7 +19,18 @@ import { type PythonInfo, findPythons } from './find-pythons.js';
 import { signalGroup, track, untrack } from './reaper.js';
 import { type CallOptions, type Handlers, RpcPeer } from './rpc.js';
 
-/** Options of {@link spawnPython}. */
+/**
+ * Options of {@link spawnPython}.
+ * @example
+ * ```ts
+ * const child = await spawnPython(['worker.py', '--fast'], {
+ *   python: '/usr/bin/python3',
+ *   cwd: '/srv/app',
+ *   env: { ...process.env, APP_MODE: 'batch' },
+ *   stderr: 'inherit',
+ * });
+ * ```
+ */
 export interface SpawnPythonOptions {
   /**
    * Interpreter path. Default: `MPWIRE_PYTHON`, else the newest CPython 3 found by
@@ -55,7 +66,14 @@ export interface SpawnPythonOptions {
   maxMessageSize?: number;
 }
 
-/** A running Python child. */
+/**
+ * A running Python child.
+ * @example
+ * ```ts
+ * await using child = await spawnPython(['worker.py']);
+ * console.log(child.pid, child.python.version, await child.call('add', 1, 2));
+ * ```
+ */
 export interface PythonChild extends AsyncDisposable {
   /** The Connection to the child (`Connection(int(os.environ['MPWIRE_FD']))` on its side). */
   readonly conn: Connection;
@@ -90,7 +108,14 @@ export interface PythonChild extends AsyncDisposable {
 const TAIL_LINES = 20;
 const TAIL_BYTES = 8192;
 
-/** Directory holding `mpwire_child.py` (added to the child's `PYTHONPATH`). */
+/**
+ * Directory holding `mpwire_child.py` (added to the child's `PYTHONPATH`).
+ * @example
+ * ```ts
+ * // Run your own subprocess with the helper importable:
+ * spawn('python3', ['worker.py'], { env: { ...process.env, PYTHONPATH: childModuleDir() } });
+ * ```
+ */
 export function childModuleDir(): string | undefined {
   const env = process.env.MPWIRE_CHILD_DIR;
   if (env) return env;
@@ -122,7 +147,14 @@ function same(a: string, b: string): boolean {
   }
 }
 
-/** The interpreter `spawnPython` uses when none is given. */
+/**
+ * The interpreter `spawnPython` uses when none is given.
+ * @example
+ * ```ts
+ * const py = await defaultPython(); // MPWIRE_PYTHON, else the newest CPython 3 found
+ * console.log(`using ${py.path} (${py.version})`);
+ * ```
+ */
 export async function defaultPython(): Promise<PythonInfo> {
   const all = await findPythons();
   const env = process.env.MPWIRE_PYTHON;

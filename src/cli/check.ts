@@ -192,7 +192,7 @@ export async function check(address: Address, options: CheckOptions, out: (s: st
     if ('error' in s) return [b.results.some((r) => r.status === 'FAIL') ? 'SKIP' : 'FAIL', `no authenticated session: ${s.error}`];
     conn = s.conn;
     const r = await echo(conn, Buffer.from('ping'), Math.min(t, 2000));
-    if (r && r.equals(Buffer.from('ping'))) {
+    if (r?.equals(Buffer.from('ping'))) {
       echoes = true;
       return ['PASS', 'the server echoes frames'];
     }
@@ -242,7 +242,7 @@ export async function check(address: Address, options: CheckOptions, out: (s: st
       head.writeBigUInt64BE(BigInt(payload.length), 4);
       await writeRaw(s.conn, Buffer.concat([head, payload]));
       const r = await recvWithin(s.conn, t);
-      if (r && r.equals(payload)) return ['PASS', 'read and echoed'];
+      if (r?.equals(payload)) return ['PASS', 'read and echoed'];
       if (r && r.length === 0) return ['SKIP', 'read as an empty frame: the pre-3.8 reader (CPython 3.x < 3.8 has no extended header)'];
       if (r === undefined) return ['SKIP', 'no reply: the server reads the header as an unsigned 4 GiB length (CPython 2.7 has no extended header)'];
       return ['FAIL', r === null ? 'connection closed' : `echo differs (${r.length} bytes)`];

@@ -2,7 +2,7 @@
  * The client handshake split into observable steps, for `probe` and `check`.
  * @module
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CHALLENGE, FAILURE, WELCOME, answerFor, normalizeKey, splitDigestPrefix, verifyAnswer } from '../auth/handshake.js';
 import type { Connection } from '../wire/index.js';
 import { recvWithin } from './raw.js';
@@ -69,7 +69,3 @@ export async function challengeServer(
   return { ok: true, answered, detail: `answered ${answered}` };
 }
 
-/** HMAC helper for hand-made answers. */
-export function hmac(key: Uint8Array | string, digest: string, message: Uint8Array): Buffer {
-  return createHmac(digest, normalizeKey(key)).update(message).digest();
-}

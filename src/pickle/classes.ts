@@ -22,7 +22,15 @@ function pyKeyOf(v: unknown): string {
   return `o${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}`;
 }
 
-/** A declared Python class, to give to {@link pyClasses}. */
+/**
+ * A declared Python class, to give to {@link pyClasses}: what {@link pyEnum} and
+ * {@link pyNamedTuple} return, or your own (module, name and a decoding hook).
+ * @example
+ * ```ts
+ * const Money: PyClassDeclaration = { module: 'app', name: 'Money', hook: { create: ([cents]) => BigInt(cents as number) } };
+ * loads(bytes, { findClass: pyClasses(Money) });
+ * ```
+ */
 export interface PyClassDeclaration {
   /** Module of the class, e.g. `'app.models'`. */
   readonly module: string;
@@ -66,7 +74,15 @@ export class PyEnumMember implements Reducible {
   }
 }
 
-/** A declared enum class: its members by name, each a unique {@link PyEnumMember}. */
+/**
+ * A declared enum class: its members by name, each a unique {@link PyEnumMember}.
+ * @example
+ * ```ts
+ * const Color = pyEnum('app', 'Color', { RED: 1, GREEN: 2 });
+ * Color.member('RED').value; // 1
+ * Color.members().map(String); // ['Color.RED', 'Color.GREEN']
+ * ```
+ */
 export class PyEnumClass implements PyClassDeclaration {
   readonly #byName = new Map<string, PyEnumMember>();
   readonly #byValue = new Map<string, PyEnumMember>();
@@ -148,7 +164,14 @@ export class PyNamedTuple<T = unknown> extends Tuple<T> implements Reducible {
   }
 }
 
-/** A declared namedtuple class. */
+/**
+ * A declared namedtuple class.
+ * @example
+ * ```ts
+ * const Point = pyNamedTuple('app', 'Point', ['x', 'y']);
+ * dumps(Point.of(1, 2)); // what pickle.dumps(Point(1, 2)) writes
+ * ```
+ */
 export class PyNamedTupleClass implements PyClassDeclaration {
   readonly hook: PyClassHook;
   constructor(

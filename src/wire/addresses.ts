@@ -8,16 +8,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotSupportedError } from '../errors.js';
 
-/** `[host, port]` for TCP; IPv6 listeners report `[host, port, flowinfo, scopeid]` like Python. */
+/**
+ * `[host, port]` for TCP; IPv6 listeners report `[host, port, flowinfo, scopeid]` like Python.
+ * @example
+ * ```ts
+ * const address: TcpAddress = ['127.0.0.1', 6000];
+ * const listener = await listen(address);
+ * ```
+ */
 export type TcpAddress = readonly [host: string, port: number] | readonly [host: string, port: number, flowinfo: number, scopeid: number];
 
 /**
  * An address as Python writes it: a `[host, port]` tuple (AF_INET / AF_INET6), a filesystem path
  * (AF_UNIX), a string starting with `'\0'` (Linux abstract namespace) or `\\.\pipe\name` (AF_PIPE).
+ * @example
+ * ```ts
+ * await listen(['127.0.0.1', 0]);          // AF_INET, a free port
+ * await listen('/tmp/mpwire.sock');         // AF_UNIX
+ * await listen('\0mpwire-abstract');       // Linux abstract namespace (Node ≥ 22)
+ * ```
  */
 export type Address = TcpAddress | string;
 
-/** Address family names as in Python. */
+/**
+ * Address family names as in Python.
+ * @example
+ * ```ts
+ * // Python: Listener(('::1', 0), family='AF_INET6')
+ * const conn = await connect(['::1', 6000], { family: 'AF_INET6' });
+ * ```
+ */
 export type Family = 'AF_INET' | 'AF_INET6' | 'AF_UNIX' | 'AF_PIPE';
 
 /** Node.js major version, for feature checks. */

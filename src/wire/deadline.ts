@@ -4,7 +4,13 @@
  */
 import { AbortError, TimeoutError } from '../errors.js';
 
-/** Options of every call that can wait. */
+/**
+ * Options of every call that can wait.
+ * @example
+ * ```ts
+ * const conn = await listener.accept({ timeout: 5_000, signal: AbortSignal.timeout(60_000) });
+ * ```
+ */
 export interface WaitOptions {
   /** Cancels the wait; the call rejects with {@link AbortError} whose `cause` is `signal.reason`. */
   signal?: AbortSignal;

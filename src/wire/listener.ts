@@ -10,7 +10,6 @@ import { dirname } from 'node:path';
 import {
   type ClientDialect,
   ClientAuthFailure,
-  type DigestName,
   type HandshakeOptions,
   clientHandshake,
   serverHandshake,
@@ -20,7 +19,13 @@ import { type Address, type Family, addressType, arbitraryAddress, checkSupporte
 import { Connection, type ConnectionOptions } from './connection.js';
 import { type WaitOptions, waitFor } from './deadline.js';
 
-/** Authentication options shared by both roles. */
+/**
+ * Authentication options shared by both roles.
+ * @example
+ * ```ts
+ * const listener = await listen(['127.0.0.1', 6000], { authkey: 'secret', digest: 'sha256', handshakeTimeout: 5_000 });
+ * ```
+ */
 export interface AuthOptions extends HandshakeOptions {
   /**
    * The shared key (a string is UTF-8 encoded). `undefined`/`null`: no authentication, as in
@@ -32,7 +37,17 @@ export interface AuthOptions extends HandshakeOptions {
   handshakeTimeout?: number;
 }
 
-/** Options of {@link listen}. */
+/**
+ * Options of {@link listen}.
+ * @example
+ * ```ts
+ * const listener = await listen('/tmp/jobs.sock', {
+ *   authkey: 'secret',
+ *   backlog: 64,
+ *   onHandshakeError: (err) => console.warn('refused a client:', err.code),
+ * });
+ * ```
+ */
 export interface ListenOptions extends ConnectionOptions, AuthOptions {
   /** Pending-connection queue length of the listening socket. Default 128. */
   backlog?: number;
@@ -42,7 +57,13 @@ export interface ListenOptions extends ConnectionOptions, AuthOptions {
   onHandshakeError?: (err: MpwireError) => void;
 }
 
-/** Options of {@link connect}. */
+/**
+ * Options of {@link connect}.
+ * @example
+ * ```ts
+ * const conn = await connect(['127.0.0.1', 6000], { authkey: 'secret', dialect: 'auto', timeout: 10_000 });
+ * ```
+ */
 export interface ConnectOptions extends ConnectionOptions, AuthOptions, WaitOptions {
   /** Address family; default from the address shape. */
   family?: Family;
@@ -382,4 +403,4 @@ export async function connect(address: Address, options: ConnectOptions = {}): P
   }
 }
 
-export type { ClientDialect, DigestName };
+export type { ClientDialect };

@@ -65,7 +65,14 @@ export function Pipe(duplex = true, options: ConnectionOptions = {}): [Connectio
   return [new Connection(x, { ...options, writable: false }), new Connection(y, { ...options, readable: false })];
 }
 
-/** Options of {@link adoptFd}. */
+/**
+ * Options of {@link adoptFd}.
+ * @example
+ * ```ts
+ * // The parent passed a read-only pipe as fd 3:
+ * const conn = adoptFd(3, { writable: false });
+ * ```
+ */
 export interface AdoptFdOptions extends ConnectionOptions {
   readable?: boolean;
   writable?: boolean;

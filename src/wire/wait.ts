@@ -3,9 +3,16 @@
  * @module
  */
 import { Connection } from './connection.js';
-import { Listener } from './listener.js';
+import type { Listener } from './listener.js';
 
-/** Something {@link wait} can watch. */
+/**
+ * Something {@link wait} can watch.
+ * @example
+ * ```ts
+ * const watched: Waitable[] = [conn, listener];
+ * const ready = await wait(watched, 1.0);
+ * ```
+ */
 export type Waitable = Connection | Listener;
 
 /**

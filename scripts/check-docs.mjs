@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// The documentation gate of CI (`make docs`, `make check-docs`):
+//  1. TypeDoc converts the five entry points with typedoc.json, and its validation runs (broken
+//     {@link}s, referenced types missing from the docs, undocumented exports);
+//  2. every symbol an entry point exports (functions, classes, variables, interfaces, type aliases)
+//     must have a summary and an `@example` block.
+// Prints every offender as `entry.Symbol (kind) src/file.ts:line` and exits 1 when there is one.
+//
+//   node scripts/check-docs.mjs            check
+//   node scripts/check-docs.mjs --list     also list the members (methods, properties) without docs
+//   node scripts/check-docs.mjs --emit     check, then write the HTML reference (typedoc.json's `out`)
+import { Application, ReflectionKind } from 'typedoc';
+
+const listMembers = process.argv.includes('--list');
+const emit = process.argv.includes('--emit');
+// typedoc.json disables source links (the repository has no public URL yet); the check turns
+// source tracking on, without links, to print file:line for each offender.
+const sourceOptions = emit ? {} : { disableSources: false, disableGit: true, sourceLinkTemplate: '{path}#L{line}' };
+const app = await Application.bootstrapWithPlugins({ logLevel: 'Warn', ...sourceOptions });
+const project = await app.convert();
+if (!project) {
+  console.error('check-docs: TypeDoc could not convert the project (see the errors above)');
+  process.exit(1);
+}
+app.validate(project);
+
+const TOP = ReflectionKind.Function | ReflectionKind.Class | ReflectionKind.Variable | ReflectionKind.Interface | ReflectionKind.TypeAlias | ReflectionKind.Enum;
+const MEMBERS = ReflectionKind.Method | ReflectionKind.Property | ReflectionKind.Accessor;
+
+/** The comment that documents a reflection: its own, or its first signature's. */
+function commentOf(r) {
+  if (r.comment && (r.comment.summary.length || r.comment.blockTags.length)) return r.comment;
+  for (const s of r.signatures ?? []) if (s.comment) return s.comment;
+  if (r.getSignature?.comment) return r.getSignature.comment;
+  return undefined;
+}
+
+function where(r) {
+  const src = r.sources?.[0] ?? r.signatures?.[0]?.sources?.[0];
+  return src ? `${src.fileName}:${src.line}` : '';
+}
+
+const missingDocs = [];
+const missingExample = [];
+const undocumentedMembers = [];
+for (const mod of project.children ?? []) {
+  for (const r of mod.children ?? []) {
+    if (!r.kindOf(TOP)) continue; // re-exports of a symbol documented elsewhere are References
+    const name = `${mod.name}.${r.name} (${ReflectionKind.singularString(r.kind)}) ${where(r)}`;
+    const c = commentOf(r);
+    if (!c) missingDocs.push(name);
+    else if (!c.blockTags.some((t) => t.tag === '@example')) missingExample.push(name);
+    if (listMembers && r.kindOf(ReflectionKind.Class | ReflectionKind.Interface)) {
+      for (const m of r.children ?? []) {
+        if (m.kindOf(MEMBERS) && !m.flags.isPrivate && !m.flags.isProtected && !m.inheritedFrom && !commentOf(m)) {
+          undocumentedMembers.push(`${mod.name}.${r.name}.${m.name} ${where(m)}`);
+        }
+      }
+    }
+  }
+}
+
+const report = (title, list) => list.length && console.log(`${title} (${list.length}):\n${list.map((l) => `  ${l}`).join('\n')}`);
+report('exported without a doc comment', missingDocs);
+report('exported without an @example', missingExample);
+if (listMembers) report('members without a doc comment (not enforced)', undocumentedMembers);
+const validation = app.logger.hasWarnings() || app.logger.hasErrors();
+if (validation) console.log('TypeDoc validation failed: see its warnings above');
+if (missingDocs.length || missingExample.length || validation) process.exit(1);
+console.log('check-docs: every export of the five entry points has a summary and an @example');
+if (emit) {
+  await app.generateOutputs(project);
+  if (app.logger.hasWarnings() || app.logger.hasErrors()) {
+    console.log('TypeDoc reported problems while writing the docs: see above');
+    process.exit(1);
+  }
+}
