@@ -1,5 +1,6 @@
 // Measurement behind mpwire/xmlrpc's XML parser choice: saxes 6 vs fast-xml-parser 5.
-// Run: node bench/xmlrpc/parser-choice.mjs   (results are copied into bench/xmlrpc/RESULTS.md)
+// Run: npm i --no-save fast-xml-parser@5 && node bench/xmlrpc/parser-choice.mjs   (a one-off: fast-xml-parser is
+// not a dependency since saxes won; results are copied into bench/xmlrpc/RESULTS.md)
 //
 // Both parsers get exactly what loads() needs: element names in document order, the text between
 // them (entities decoded, CR/LF normalised), CDATA as text, and a refusal of malformed XML.
