@@ -17,7 +17,7 @@ help:
 	@echo "make lint       Biome lint (src, tests, examples) + type-check of examples/ against the built package"
 	@echo "make docs       API reference from the TSDoc comments into docs/api (fails on an export without docs/@example)"
 	@echo "make check-package  publint + arethetypeswrong + knip + the npm pack file-list test"
-	@echo "make readme-matrix  rewrite README's interop matrix from interop/.last-matrix.json (last wire interop run)"
+	@echo "make readme-matrix  rewrite README's interop tables from the last interop run (interop/.last-matrix.json, interop/.matrices/)"
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund

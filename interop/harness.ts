@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { type ResultPromise, execa } from 'execa';
 import { type PythonInfo, findPythons } from '../src/bridge/find-pythons.js';
 
-export const PEERS = join(dirname(fileURLToPath(import.meta.url)), 'peers');
+const INTEROP_DIR = dirname(fileURLToPath(import.meta.url));
+export const PEERS = join(INTEROP_DIR, 'peers');
 
 /** Series the machine is expected to offer; the suite prints which of them were missing. */
 export const EXPECTED_SERIES = ['2.7', '3.6', '3.7', '3.8', '3.9', '3.10', '3.11', '3.12', '3.13', '3.14', '3.15'];
@@ -143,6 +144,15 @@ export class Matrix {
       `interpreters found: ${found.map(label).join(', ')}`,
       `interpreters missing: ${missing.length ? missing.join(', ') : 'none'}`,
     ].join('\n');
+  }
+  /**
+   * Render the matrix and save it under `interop/.matrices/` (one file per suite, named after the
+   * title) for `scripts/readme-matrix.mjs`, which builds the README's all-suites table from them.
+   */
+  report(found: PythonInfo[]): string {
+    const slug = this.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    this.save(join(INTEROP_DIR, '.matrices', `${slug}.json`), found);
+    return this.render(found);
   }
   save(file: string, found: PythonInfo[]): void {
     mkdirSync(dirname(file), { recursive: true });

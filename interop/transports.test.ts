@@ -17,7 +17,7 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 const DIST = join(PEERS, '..', '..', 'dist', 'index.js');
 
 afterAll(() => {
-  console.log(matrix.render(pythons));
+  console.log(matrix.report(pythons));
 });
 
 describe.each(pythons.map((py) => [label(py), py] as const))('CPython %s', (name, py) => {

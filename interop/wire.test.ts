@@ -12,7 +12,7 @@ const pythons = await interpreters();
 const matrix = new Matrix('wire interop');
 
 afterAll(() => {
-  console.log(matrix.render(pythons));
+  console.log(matrix.report(pythons));
   matrix.save('interop/.last-matrix.json', pythons);
 });
 

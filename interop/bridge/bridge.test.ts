@@ -17,7 +17,7 @@ const found = await interpreters();
 const matrix = new Matrix('bridge');
 
 afterAll(() => {
-  console.log(matrix.render(found));
+  console.log(matrix.report(found));
 });
 
 describe.each(found.map((py) => [label(py), py] as const))('bridge on %s', (name, py) => {

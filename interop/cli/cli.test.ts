@@ -29,7 +29,7 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => {
-  console.log(matrix.render(found));
+  console.log(matrix.report(found));
 });
 
 function mpwire(args: string[], options: { input?: string | Buffer; timeout?: number } = {}) {

@@ -49,7 +49,7 @@ let socketCount = 0;
 
 afterAll(async () => {
   const ran = images.filter((i) => i.py).map((i) => ({ ...(i.py as NonNullable<Image['py']>), version: i.row }));
-  console.log(matrix.render(ran));
+  console.log(matrix.report(ran));
   const secs = (a: number, b: number) => `${((b - a) / 1000).toFixed(1)} s`;
   console.log(
     [

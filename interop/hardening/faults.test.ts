@@ -18,7 +18,7 @@ const matrix = new Matrix('hardening: peer SIGKILLed at each stage');
 const OP_TIMEOUT = 20_000;
 
 afterAll(() => {
-  console.log(matrix.render(pythons));
+  console.log(matrix.report(pythons));
   console.log(`kill-at-stage faults ran with: ${names(pythons)}`);
 });
 

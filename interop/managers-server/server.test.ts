@@ -53,7 +53,7 @@ function results(lines: string[]): Map<string, string> {
 afterAll(() => {
   // Scenarios run on one interpreter only, and those Python 2 lacks (Barrier, nested proxies).
   for (const row of matrix.rows.keys()) for (const sc of matrix.scenarios) if (!matrix.rows.get(row)?.has(sc)) matrix.set(row, sc, 'n/a');
-  console.log(matrix.render(pythons));
+  console.log(matrix.report(pythons));
 });
 
 // Interpreters run concurrently (each with its own Node server) to keep the suite short.

@@ -24,7 +24,7 @@ const pythons = await interpreters();
 const matrix = new Matrix('managers client');
 
 afterAll(() => {
-  console.log(matrix.render(pythons));
+  console.log(matrix.report(pythons));
 });
 
 async function expectRemote(p: Promise<unknown>, type: string | undefined, re?: RegExp): Promise<RemoteError> {

@@ -31,7 +31,7 @@ const findClass = pyClasses(Color, Level, Point);
 
 afterAll(() => {
   for (const p of all) if (p.versionTuple[0] === 2) for (const sc of matrix.scenarios) matrix.set(label(p), sc, 'n/a');
-  console.log(matrix.render(all));
+  console.log(matrix.report(all));
 });
 
 describe.each(pythons.map((p) => [label(p), p] as const))('CPython %s', (name, py) => {

@@ -66,3 +66,26 @@ describe('scripts/readme-matrix.mjs', () => {
     expect(() => generate('# no markers\n')).toThrow();
   });
 });
+
+describe('scripts/readme-matrix.mjs: the all-suites table', async () => {
+  const { renderSuites, suiteCell } = (await import(script)) as {
+    renderSuites(m: Array<{ title: string; rows: Record<string, Record<string, string>> }>): string;
+    suiteCell(r: Record<string, string> | undefined): string;
+  };
+
+  it('counts passed scenarios, flags failures, and leaves suites that did not run an interpreter empty', () => {
+    expect(suiteCell({ a: 'pass', b: 'n/a', c: 'pass' })).toBe('✔ 2');
+    expect(suiteCell({ a: 'pass', b: 'FAIL' })).toBe('✘ 1 of 2 failed');
+    expect(suiteCell({ a: 'n/a' })).toBe('—');
+    expect(suiteCell(undefined)).toBe('');
+  });
+
+  it('one column per suite (by title), rows by version, equal neighbours merged', () => {
+    const out = renderSuites([
+      { title: 'wire', rows: { '3.15.2': { a: 'pass' }, '3.6.15': { a: 'pass' }, '3.10.13': { a: 'pass' } } },
+      { title: 'managers', rows: { '3.6.15': { x: 'pass' }, '3.10.13': { x: 'pass' }, '3.15.2': { x: 'FAIL' }, 'debian 3.11.2': { x: 'pass' } } },
+    ]).split('\n');
+    expect(out[0]).toBe('| interpreter | managers | wire |');
+    expect(out.slice(2, 5)).toEqual(['| 3.6.15, 3.10.13 | ✔ 1 | ✔ 1 |', '| 3.15.2 | ✘ 1 of 1 failed | ✔ 1 |', '| debian 3.11.2 | ✔ 1 |  |']);
+  });
+});
