@@ -78,7 +78,19 @@ export interface LoadsOptions extends LoadsLimits {
    * moved a few bytes back over opcodes already read instead of being copied out, so it is a view too.
    */
   inPlace?: boolean;
+  /**
+   * Copy every `bytes` out of the input (default false: a `bytes` of 64 KiB or more is a view on
+   * the input, like NumPy array data, so keep the input unmodified while you
+   * use it; smaller ones and every `bytearray` are always copies).
+   */
+  copyBytes?: boolean;
 }
+
+/**
+ * Size from which a `bytes` is a view on the input instead of a copy (64 KiB: CPython writes
+ * payloads this large outside frames; bench/pickle bytes_16m).
+ */
+const BYTES_VIEW_MIN = 64 * 1024;
 
 /** Defaults of {@link LoadsLimits} (SECURITY.md lists them). */
 export const DEFAULT_LIMITS: Readonly<Required<LoadsLimits>> = {
@@ -92,6 +104,8 @@ export const DEFAULT_LIMITS: Readonly<Required<LoadsLimits>> = {
 class Truncated extends Error {}
 
 const TRUNC = 'pickle data was truncated';
+/** Slots per memo chunk (see Unpickler.memo). */
+const MEMO_CHUNK = 4096;
 const UNDERFLOW = 'unpickling stack underflow';
 
 const OBJ_PROTO = Object.prototype;
@@ -101,13 +115,50 @@ function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
   else o[k] = v;
 }
 
-/** Shrink the stack; popping a few items avoids V8 trimming the backing store on every batch. */
+/**
+ * Shrink the stack; popping a few items avoids V8 trimming the backing store on every batch, and
+ * setting `length` is a runtime call (5% of bench/pickle nested_200 loads when TUPLE2 did it).
+ */
 function truncate(stack: unknown[], len: number): void {
   while (stack.length > len) stack.pop();
 }
 
 function isPlainDict(o: unknown): o is Record<string, unknown> {
   return typeof o === 'object' && o !== null && Object.getPrototypeOf(o) === OBJ_PROTO;
+}
+
+/**
+ * The capacity to give a list being filled (APPENDS) that needs `need` slots and has `len` items:
+ * 4× its length, but no more than it will need if the `rest` of the input holds items as densely
+ * as this batch (`items` in `bytes`): a 1M-item list then allocates ~1.3M slots instead of ~2M
+ * with doubling, and fresh slots cost page faults (bench/pickle ints_1m, 23 → 18 ms). Never more
+ * slots than input bytes left.
+ */
+function listCapacity(len: number, need: number, items: number, bytes: number, rest: number): number {
+  const dense = need + Math.ceil((rest * items) / Math.max(1, bytes)) + 16;
+  return Math.max(need, Math.min(len * 4, dense, need + rest));
+}
+
+/**
+ * Push the ints of the complete BININT1/BININT2/BININT opcodes that start at `pos` and return
+ * the position of the first other (or incomplete) opcode, which the VM then executes as usual.
+ * A list batch of ints is thus one loop rather than one VM dispatch per item
+ * (bench/pickle ints_1m).
+ */
+function intRun(buf: Buffer, pos: number, end: number, stack: unknown[]): number {
+  for (;;) {
+    const op = buf[pos];
+    if (op === 0x4b && pos + 2 <= end) {
+      stack.push(buf[pos + 1] as number);
+      pos += 2;
+    } else if (op === 0x4d && pos + 3 <= end) {
+      stack.push((buf[pos + 1] as number) | ((buf[pos + 2] as number) << 8));
+      pos += 3;
+    } else if (op === 0x4a && pos + 5 <= end) {
+      stack.push((buf[pos + 1] as number) | ((buf[pos + 2] as number) << 8) | ((buf[pos + 3] as number) << 16) | ((buf[pos + 4] as number) << 24));
+      pos += 5;
+    } else return pos;
+  }
 }
 
 const utf8Slice = (b: Buffer, s: number, e: number): string =>
@@ -140,11 +191,27 @@ class Unpickler {
   private readonly maxLength: number;
   private readonly maxIntDigits: number;
   private readonly maxIntBytes: number;
-  private memo: unknown[] = [];
+  /**
+   * The memo: indexes 0…denseLen-1 in chunks of MEMO_CHUNK slots, filled in order by
+   * MEMOIZE/PUT; any other index (out of order, huge) in `memoSparse`. Chunks instead of one array
+   * that grows: the big array was copied at every growth and, once in old space, made each store
+   * a remembered-set insert (bench/pickle dicts_10k: 40k memo entries).
+   */
+  private readonly memo: unknown[][] = [[]];
+  /** memo[0], for BINGET (indexes < 256). */
+  private readonly memoHead: unknown[] = this.memo[0] as unknown[];
+  /** The chunk being filled. */
+  private memoTail: unknown[] = this.memoHead;
+  private denseLen = 0;
+  private memoSparse: Map<number, unknown> | undefined;
+  /** Entries in the memo (dense and sparse). */
   private memoCount = 0;
   /** Memo indexes of plain-object dicts, so that a dict turned into a Map is replaced there too. */
   private dictMemo: Map<object, number[]> | undefined;
   private buffers: Iterator<Uint8Array> | undefined;
+  private readonly copyBytes: boolean;
+  /** End of the last payload returned as a view (an inPlace array move must stay after it). */
+  private viewedUpTo = 0;
 
   constructor(
     data: Uint8Array,
@@ -161,6 +228,7 @@ class Unpickler {
     this.maxIntDigits = opts.maxIntDigits ?? DEFAULT_LIMITS.maxIntDigits;
     this.maxIntBytes = opts.maxIntBytes ?? DEFAULT_LIMITS.maxIntBytes;
     this.buffers = opts.buffers ? opts.buffers[Symbol.iterator]() : undefined;
+    this.copyBytes = opts.copyBytes === true;
   }
 
   private need(n: number): void {
@@ -263,11 +331,15 @@ class Unpickler {
 
   private memoPut(idx: number, v: unknown): void {
     if (idx < 0 || !Number.isInteger(idx)) throw new Error('negative PUT argument');
-    const memo = this.memo;
-    if (memo[idx] === undefined) {
+    if (idx < this.denseLen) this.memoSet(idx, v);
+    else if (idx === this.denseLen && this.memoSparse === undefined) {
       if (++this.memoCount > this.maxMemo) throw new Error('memo exceeds the maxMemo limit');
+      this.memoAppend(v);
+    } else {
+      const sparse = (this.memoSparse ??= new Map());
+      if (!sparse.has(idx) && ++this.memoCount > this.maxMemo) throw new Error('memo exceeds the maxMemo limit');
+      sparse.set(idx, v);
     }
-    memo[idx] = v;
     // Once a dict has been promoted to a Map, keep an index of where plain-object dicts sit in
     // the memo so later promotions replace them there too (see promote()).
     if (this.dictMemo && isPlainDict(v)) {
@@ -277,8 +349,26 @@ class Unpickler {
     }
   }
 
+  /** Append at index denseLen (the caller counted the entry). */
+  private memoAppend(v: unknown): void {
+    let tail = this.memoTail;
+    if (tail.length === MEMO_CHUNK) {
+      tail = [];
+      this.memo.push(tail);
+      this.memoTail = tail;
+    }
+    tail.push(v);
+    this.denseLen++;
+  }
+
+  /** Replace an existing entry. */
+  private memoSet(idx: number, v: unknown): void {
+    if (idx < this.denseLen) (this.memo[Math.floor(idx / MEMO_CHUNK)] as unknown[])[idx % MEMO_CHUNK] = v;
+    else this.memoSparse?.set(idx, v);
+  }
+
   private memoGet(idx: number): unknown {
-    const v = this.memo[idx];
+    const v = idx < this.denseLen ? (this.memo[Math.floor(idx / MEMO_CHUNK)] as unknown[])[idx % MEMO_CHUNK] : this.memoSparse?.get(idx);
     if (v === undefined) throw new Error(`memo key ${idx} missing`);
     return v;
   }
@@ -304,23 +394,24 @@ class Unpickler {
       // First promotion: index the memoized plain-object dicts with one scan of the memo (linear),
       // then memoPut keeps the index up to date, so promotions stay linear overall.
       const index = new Map<object, number[]>();
-      const memo = this.memo;
-      const add = (i: number): void => {
-        const v = memo[i];
+      const add = (i: number, v: unknown): void => {
         if (isPlainDict(v)) {
           const l = index.get(v);
           if (l) l.push(i);
           else index.set(v, [i]);
         }
       };
-      // A sparse memo (huge LONG_BINPUT indexes) is walked by its keys, never by its length.
-      if (memo.length <= 2 * this.memoCount + 16) for (let i = 0; i < memo.length; i++) add(i);
-      else for (const k of Object.keys(memo)) add(Number(k));
+      // Every dense slot holds an entry, and sparse entries are walked by key: linear in memoCount.
+      for (let c = 0; c < this.memo.length; c++) {
+        const chunk = this.memo[c] as unknown[];
+        for (let k = 0; k < chunk.length; k++) add(c * MEMO_CHUNK + k, chunk[k]);
+      }
+      if (this.memoSparse) for (const [i, v] of this.memoSparse) add(i, v);
       this.dictMemo = index;
     }
     const idxs = this.dictMemo.get(o);
     if (idxs) {
-      for (const i of idxs) this.memo[i] = m;
+      for (const i of idxs) this.memoSet(i, m);
       this.dictMemo?.delete(o);
       this.dictMemo?.set(m, idxs);
     }
@@ -360,7 +451,50 @@ class Unpickler {
       target.listItems ??= [];
       for (let i = from; i < n; i++) target.listItems.push(stack[i]);
     } else throw new Error('APPEND target is not a list');
-    stack.length = from;
+    truncate(stack, from);
+  }
+
+  /**
+   * Execute `MARK, BININT*…, APPENDS` (MARK already read, `pos` after it) when `target` is a list and
+   * the batch is big: the ints go straight into the list, without the stack (bench/pickle ints_1m:
+   * CPython writes a list of ints as such 1000-item batches). Returns the position after APPENDS,
+   * or -1 (nothing done) for any other shape, which the VM then runs opcode by opcode.
+   */
+  private intBatch(target: unknown, pos: number): number {
+    if (!Array.isArray(target) || target instanceof Tuple) return -1;
+    const buf = this.buf;
+    const end = this.end;
+    let p = pos;
+    let c = 0;
+    for (;; c++) {
+      const op = buf[p];
+      if (op === 0x4b && p + 2 <= end) p += 2;
+      else if (op === 0x4d && p + 3 <= end) p += 3;
+      else if (op === 0x4a && p + 5 <= end) p += 5;
+      else break;
+    }
+    const g = this.growing;
+    const gl = g.size === 0 ? undefined : g.get(target);
+    // Same rule as APPENDS: small batches keep push() (through the VM), big ones the capacity path.
+    if (p >= end || buf[p] !== 0x65 || (gl === undefined && c < 512)) return -1;
+    let len = gl ?? target.length;
+    const need = len + c;
+    if (need > target.length) target.length = listCapacity(len, need, c, p + 1 - pos, end - p - 1);
+    for (let q = pos; q < p; ) {
+      const op = buf[q];
+      if (op === 0x4b) {
+        target[len++] = buf[q + 1] as number;
+        q += 2;
+      } else if (op === 0x4d) {
+        target[len++] = (buf[q + 1] as number) | ((buf[q + 2] as number) << 8);
+        q += 3;
+      } else {
+        target[len++] = (buf[q + 1] as number) | ((buf[q + 2] as number) << 8) | ((buf[q + 3] as number) << 16) | ((buf[q + 4] as number) << 24);
+        q += 5;
+      }
+    }
+    g.set(target, len);
+    return p + 1;
   }
 
   /** Lists whose capacity is ahead of their length while they are being filled: list → real length. */
@@ -464,6 +598,8 @@ class Unpickler {
     const marks: number[] = [];
     /** Stack index of the innermost MARK (0 when there is none): nothing below it may be popped. */
     let floor = 0;
+    /** Input position after the last MARK (APPENDS estimates a list's size from it). */
+    let lastMark = 0;
     let pos = this.pos;
     let start = pos;
     try {
@@ -475,16 +611,17 @@ class Unpickler {
           case 0x4b: // BININT1
             if (pos >= end) throw new Truncated(TRUNC);
             stack.push(buf[pos++] as number);
+            pos = intRun(buf, pos, end, stack);
             break;
           case 0x4d: // BININT2
             if (pos + 2 > end) throw new Truncated(TRUNC);
             stack.push((buf[pos] as number) | ((buf[pos + 1] as number) << 8));
-            pos += 2;
+            pos = intRun(buf, pos + 2, end, stack);
             break;
           case 0x4a: // BININT
             if (pos + 4 > end) throw new Truncated(TRUNC);
             stack.push((buf[pos] as number) | ((buf[pos + 1] as number) << 8) | ((buf[pos + 2] as number) << 16) | ((buf[pos + 3] as number) << 24));
-            pos += 4;
+            pos = intRun(buf, pos + 4, end, stack);
             break;
           case 0x8c: {
             // SHORT_BINUNICODE
@@ -505,10 +642,17 @@ class Unpickler {
             pos += n;
             break;
           }
-          case 0x94: // MEMOIZE
+          case 0x94: {
+            // MEMOIZE
             if (stack.length <= floor) throw new Error(UNDERFLOW);
-            this.memoPut(this.memoCount, stack[stack.length - 1]);
+            const v = stack[stack.length - 1];
+            // A dense memo just grows by one (bench/pickle dicts_10k); memoPut handles the rest.
+            if (this.memoCount === this.denseLen && this.memoCount < this.maxMemo && this.dictMemo === undefined) {
+              this.memoCount++;
+              this.memoAppend(v);
+            } else this.memoPut(this.memoCount, v);
             break;
+          }
           case 0x71: // BINPUT
             if (pos >= end) throw new Truncated(TRUNC);
             if (stack.length <= floor) throw new Error(UNDERFLOW);
@@ -523,9 +667,9 @@ class Unpickler {
           case 0x68: {
             // BINGET
             if (pos >= end) throw new Truncated(TRUNC);
-            const v = this.memo[buf[pos++] as number];
-            if (v === undefined) throw new Error(`memo key ${buf[pos - 1] as number} missing`);
-            stack.push(v);
+            const i = buf[pos++] as number;
+            const v = i < this.denseLen ? this.memoHead[i] : undefined;
+            stack.push(v !== undefined ? v : this.memoGet(i));
             break;
           }
           case 0x6a: {
@@ -533,9 +677,7 @@ class Unpickler {
             if (pos + 4 > end) throw new Truncated(TRUNC);
             const idx = dv.getUint32(pos, true);
             pos += 4;
-            const v = this.memo[idx];
-            if (v === undefined) throw new Error(`memo key ${idx} missing`);
-            stack.push(v);
+            stack.push(this.memoGet(idx));
             break;
           }
           case 0x7d: // EMPTY_DICT
@@ -546,8 +688,17 @@ class Unpickler {
             break;
           case 0x28: // MARK
             if (marks.length >= this.maxDepth) throw new Error('MARK nesting exceeds the maxDepth limit');
+            if (stack.length > floor && (buf[pos] === 0x4a || buf[pos] === 0x4b || buf[pos] === 0x4d)) {
+              // MARK, ints, APPENDS onto a list: decoded straight into the list (intBatch).
+              const e = this.intBatch(stack[stack.length - 1], pos);
+              if (e > 0) {
+                pos = e;
+                break;
+              }
+            }
             marks.push(floor);
             floor = stack.length;
+            lastMark = pos;
             break;
           case 0x47: // BINFLOAT
             if (pos + 8 > end) throw new Truncated(TRUNC);
@@ -583,7 +734,7 @@ class Unpickler {
                 // list can be observed (bench/pickle ints_1m: half the time of push()).
                 let len = gl ?? target.length;
                 const need = len + n - m;
-                if (need > target.length) target.length = Math.max(need, len * 2);
+                if (need > target.length) target.length = listCapacity(len, need, n - m, start - lastMark, end - pos);
                 for (let i = m; i < n; i++) target[len++] = stack[i];
                 g.set(target, len);
               }
@@ -631,7 +782,7 @@ class Unpickler {
             const n = stack.length;
             if (n - 2 < floor) throw new Error(UNDERFLOW);
             const t = this.tuple([stack[n - 2], stack[n - 1]]);
-            stack.length = n - 1;
+            stack.pop();
             stack[n - 2] = t;
             break;
           }
@@ -640,7 +791,7 @@ class Unpickler {
             const n = stack.length;
             if (n - 3 < floor) throw new Error(UNDERFLOW);
             const t = this.tuple([stack[n - 3], stack[n - 2], stack[n - 1]]);
-            stack.length = n - 2;
+            truncate(stack, n - 2);
             stack[n - 3] = t;
             break;
           }
@@ -650,7 +801,7 @@ class Unpickler {
             const m = floor;
             floor = marks.pop() as number;
             const items = stack.slice(m);
-            stack.length = m;
+            truncate(stack, m);
             stack.push(this.tuple(items));
             break;
           }
@@ -673,7 +824,7 @@ class Unpickler {
             return stack[stack.length - 1];
           case 0x31: // POP_MARK
             if (marks.length === 0) throw new Error('could not find MARK');
-            stack.length = floor;
+            truncate(stack, floor);
             floor = marks.pop() as number;
             break;
           case 0x30: // POP
@@ -689,7 +840,7 @@ class Unpickler {
             const m = floor;
             floor = marks.pop() as number;
             const items = stack.slice(m);
-            stack.length = m;
+            truncate(stack, m);
             stack.push(items);
             break;
           }
@@ -709,7 +860,7 @@ class Unpickler {
             const m = floor;
             floor = marks.pop() as number;
             const items = stack.slice(m);
-            stack.length = m;
+            truncate(stack, m);
             stack.push(exact ? new FrozenSet(items) : new Set(items));
             break;
           }
@@ -722,7 +873,7 @@ class Unpickler {
             const target = stack[m - 1];
             if (!(target instanceof Set) || target instanceof FrozenSet) throw new Error('ADDITEMS target is not a set');
             for (let i = m; i < stack.length; i++) target.add(stack[i]);
-            stack.length = m;
+            truncate(stack, m);
             break;
           }
           case 0x8f: // EMPTY_SET
@@ -817,8 +968,19 @@ class Unpickler {
             this.length(pos, n);
             // The data of a NumPy array is a view on the input, not a copy (numpy.ts).
             if (floor > 0 && takesArrayView(stack[floor - 1])) {
-              stack.push(arrayPayload(buf, pos, n, this.opts.inPlace === true));
+              // inPlace may move a misaligned payload up to 7 bytes back: never over an earlier view.
+              stack.push(arrayPayload(buf, pos, n, this.opts.inPlace === true && pos - 7 >= this.viewedUpTo));
               pos += n;
+              this.viewedUpTo = pos;
+              break;
+            }
+            // Large immutable bytes are views on the input like array data (bench/pickle bytes_16m:
+            // copying 16 MiB cost 2–3 ms, mostly page faults); small ones are copied, so that a few
+            // bytes never keep a large input alive. bytearray (mutable) is always a copy.
+            if (n >= BYTES_VIEW_MIN && op !== 0x96 && !this.copyBytes) {
+              stack.push(buf.subarray(pos, pos + n));
+              pos += n;
+              this.viewedUpTo = pos;
               break;
             }
             const b = this.bytes(pos, pos + n);
