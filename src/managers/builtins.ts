@@ -10,7 +10,21 @@ import { PyException, PyGlobal, PyObject, PySlice, Tuple, type Reduction, pyRedu
 import { MANAGERS_MODULE } from './protocol.js';
 import { pyCompare, pyEquals, pyError, pyIndex, pyKey, pyNumber, pyRepr, pySeconds, pyStr, pyTruthy, pyTypeName } from './py-values.js';
 
-/** The per-call context the server passes to served objects. */
+/**
+ * The per-call context the server passes to served objects.
+ * @example
+ * ```ts
+ * class Mailbox implements ServedObject {
+ *   #items: unknown[] = [];
+ *   [serveCall](method: string, args: unknown[], _kw: Record<string, unknown>, ctx: CallContext) {
+ *     if (ctx.signal.aborted) throw new CallAborted();
+ *     if (method === 'push') return this.#items.push(args[0]);
+ *     throw pyError('AttributeError', method);
+ *   }
+ *   pyRepr() { return '<Mailbox>'; }
+ * }
+ * ```
+ */
 export interface CallContext {
   /** Identifies the object-call connection (CPython: the server thread), e.g. the owner of an RLock. */
   readonly channel: number;
@@ -18,12 +32,39 @@ export interface CallContext {
   readonly signal: AbortSignal;
 }
 
-/** Implemented by objects that dispatch Python method calls themselves (all built-in typeids). */
+/**
+ * Implemented by objects that dispatch Python method calls themselves (all built-in typeids).
+ * @example
+ * ```ts
+ * const echo: ServedObject = {
+ *   [serveCall]: (method, args) => (method === 'echo' ? args[0] : null),
+ *   pyRepr: () => '<echo>',
+ * };
+ * ```
+ */
 export const serveCall: unique symbol = Symbol('mpwire.managers.serveCall');
-/** Optional: the value `#GETVALUE` (`proxy._getvalue()`) sends for an object. */
+/**
+ * Optional: the value `#GETVALUE` (`proxy._getvalue()`) sends for an object.
+ * @example
+ * ```ts
+ * class Settings implements ServedObject {
+ *   values = { debug: false };
+ *   [serveCall]() { return null; }
+ *   [getValue]() { return this.values; } // Python: proxy._getvalue() → {'debug': False}
+ *   pyRepr() { return '<Settings>'; }
+ * }
+ * ```
+ */
 export const getValue: unique symbol = Symbol('mpwire.managers.getValue');
 
-/** A Python-style object served by the manager server. */
+/**
+ * A Python-style object served by the manager server.
+ * @example
+ * ```ts
+ * const clock: ServedObject = { [serveCall]: () => Date.now() / 1000, pyRepr: () => '<clock>' };
+ * await serveManager({ authkey: 'abc', registry: { get_clock: () => clock } });
+ * ```
+ */
 export interface ServedObject {
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown;
   [getValue]?(): unknown;
@@ -31,12 +72,27 @@ export interface ServedObject {
   pyRepr(): string;
 }
 
-/** Rejection of a call whose client went away. */
+/**
+ * Rejection of a call whose client went away.
+ * @example
+ * ```ts
+ * [serveCall](method, args, kwargs, ctx) {
+ *   if (ctx.signal.aborted) throw new CallAborted(); // the Python client disconnected
+ * }
+ * ```
+ */
 export class CallAborted extends Error {
   override name = 'CallAborted';
 }
 
-/** Does `v` dispatch calls itself? */
+/**
+ * Does `v` dispatch calls itself?
+ * @example
+ * ```ts
+ * isServedObject(new PyDict()); // true
+ * isServedObject({ get() {} }); // false: served through its exposed methods instead
+ * ```
+ */
 export function isServedObject(v: unknown): v is ServedObject {
   return typeof v === 'object' && v !== null && typeof (v as Partial<ServedObject>)[serveCall] === 'function';
 }
@@ -162,7 +218,15 @@ function sleepUntilWoken(waiters: Set<Wake>, deadline: number, signal: AbortSign
 
 // ------------------------------------------------------------------ dict
 
-/** `dict` with Python key semantics (`1`, `1.0` and `True` are one key). */
+/**
+ * `dict` with Python key semantics (`1`, `1.0` and `True` are one key).
+ * @example
+ * ```ts
+ * const results = new PyDict();
+ * await serveManager({ authkey: 'abc', registry: { get_results: () => results } }); // Python: proxytype=DictProxy
+ * results.get('job-1'); // what a Python client stored
+ * ```
+ */
 export class PyDict implements ServedObject {
   readonly #entries = new Map<string, [unknown, unknown]>();
 
@@ -312,7 +376,14 @@ export class PyDict implements ServedObject {
 
 // ------------------------------------------------------------------ list
 
-/** `list`. */
+/**
+ * `list`.
+ * @example
+ * ```ts
+ * const log = new PyList([['started']]);
+ * await serveManager({ authkey: 'abc', registry: { get_log: () => log } });
+ * ```
+ */
 export class PyList implements ServedObject {
   items: unknown[];
   constructor(args: unknown[] = []) {
@@ -563,7 +634,14 @@ function setOf(v: unknown): Map<string, unknown> {
   return out;
 }
 
-/** The `set` typeid SyncManager registers from 3.14 on. Items are kept with Python hashing. */
+/**
+ * The `set` typeid SyncManager registers from 3.14 on. Items are kept with Python hashing.
+ * @example
+ * ```ts
+ * const tags = new PySet([['a', 'b']]);
+ * tags.toSet(); // Set { 'a', 'b' }
+ * ```
+ */
 export class PySet implements ServedObject {
   #items = new Map<string, unknown>();
   constructor(args: unknown[] = []) {
@@ -714,7 +792,13 @@ export class PySet implements ServedObject {
 
 // ------------------------------------------------------------------ Iterator
 
-/** The `Iterator` typeid (results of `dict.__iter__`). */
+/**
+ * The `Iterator` typeid (results of `dict.__iter__`).
+ * @example
+ * ```ts
+ * const it = new PyIterator([1, 2, 3]); // served as the 'Iterator' typeid; Python calls next()
+ * ```
+ */
 export class PyIterator implements ServedObject {
   #i = 0;
   constructor(readonly items: unknown[]) {}
@@ -742,7 +826,14 @@ export class PyIterator implements ServedObject {
 
 // ------------------------------------------------------------------ Queue
 
-/** `queue.Queue` (also JoinableQueue): `get`/`put` wait asynchronously, with Python's timeouts. */
+/**
+ * `queue.Queue` (also JoinableQueue): `get`/`put` wait asynchronously, with Python's timeouts.
+ * @example
+ * ```ts
+ * const jobs = new PyQueue([100]); // maxsize 100, like queue.Queue(100)
+ * await serveManager({ authkey: 'abc', registry: { get_jobs: () => jobs } });
+ * ```
+ */
 export class PyQueue implements ServedObject {
   readonly items: unknown[] = [];
   readonly maxsize: number;
@@ -827,7 +918,13 @@ export class PyQueue implements ServedObject {
 
 // ------------------------------------------------------------------ Namespace, Value, Array
 
-/** `multiprocessing.managers.Namespace`. */
+/**
+ * `multiprocessing.managers.Namespace`.
+ * @example
+ * ```ts
+ * const ns = new PyNamespace([], { ready: false }); // Python sees ns.ready == False
+ * ```
+ */
 export class PyNamespace implements ServedObject {
   readonly attrs = new Map<string, unknown>();
   constructor(_args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
@@ -859,7 +956,13 @@ export class PyNamespace implements ServedObject {
   }
 }
 
-/** `multiprocessing.managers.Value` (the typecode is stored, not enforced, as in CPython). */
+/**
+ * `multiprocessing.managers.Value` (the typecode is stored, not enforced, as in CPython).
+ * @example
+ * ```ts
+ * const counter = new PyValue(['i', 0]); // Value('i', 0)
+ * ```
+ */
 export class PyValue implements ServedObject {
   typecode: unknown;
   value: unknown;
@@ -890,7 +993,13 @@ export class PyValue implements ServedObject {
   }
 }
 
-/** `array.array` (SyncManager's `Array`). */
+/**
+ * `array.array` (SyncManager's `Array`).
+ * @example
+ * ```ts
+ * const samples = new PyArray(['d', [0.5, 1.5]]); // Array('d', [0.5, 1.5])
+ * ```
+ */
 export class PyArray implements ServedObject {
   readonly typecode: string;
   readonly items: unknown[];
@@ -961,7 +1070,14 @@ function lockTimeout(args: unknown[], kwargs: Record<string, unknown>): number |
   return t === -1 ? null : t;
 }
 
-/** `threading.Lock`. */
+/**
+ * `threading.Lock`.
+ * @example
+ * ```ts
+ * const lock = new PyLock();
+ * await serveManager({ authkey: 'abc', registry: { get_lock: () => lock } }); // Python: with m.get_lock(): …
+ * ```
+ */
 export class PyLock implements ConditionLock {
   locked = false;
   readonly #waiters = new Set<Wake>();
@@ -1006,7 +1122,13 @@ export class PyLock implements ConditionLock {
   }
 }
 
-/** `threading.RLock`: owned by the object-call connection (CPython: the server thread) that acquired it. */
+/**
+ * `threading.RLock`: owned by the object-call connection (CPython: the server thread) that acquired it.
+ * @example
+ * ```ts
+ * const rlock = new PyRLock(); // re-entrant for the server thread (connection) that holds it
+ * ```
+ */
 export class PyRLock implements ConditionLock {
   owner: number | undefined;
   count = 0;
@@ -1062,7 +1184,14 @@ export class PyRLock implements ConditionLock {
   }
 }
 
-/** `threading.Semaphore` / `BoundedSemaphore`. */
+/**
+ * `threading.Semaphore` / `BoundedSemaphore`.
+ * @example
+ * ```ts
+ * const slots = new PySemaphore([3]);                 // Semaphore(3)
+ * const bounded = new PySemaphore([3], {}, true);      // BoundedSemaphore(3)
+ * ```
+ */
 export class PySemaphore implements ServedObject {
   value: number;
   readonly #initial: number;
@@ -1109,7 +1238,13 @@ export class PySemaphore implements ServedObject {
   }
 }
 
-/** `threading.Condition` (over an RLock unless a served Lock/RLock is given). */
+/**
+ * `threading.Condition` (over an RLock unless a served Lock/RLock is given).
+ * @example
+ * ```ts
+ * const cond = new PyCondition(new PyLock()); // Condition(Lock())
+ * ```
+ */
 export class PyCondition implements ServedObject {
   readonly lock: ConditionLock;
   readonly #waiters: Array<{ wake(): void }> = [];
@@ -1182,7 +1317,13 @@ export class PyCondition implements ServedObject {
   }
 }
 
-/** `threading.Event`. */
+/**
+ * `threading.Event`.
+ * @example
+ * ```ts
+ * const stop = new PyEvent(); // Python: m.get_stop().wait(5)
+ * ```
+ */
 export class PyEvent implements ServedObject {
   flag = false;
   readonly #waiters = new Set<Wake>();
@@ -1213,7 +1354,13 @@ function brokenBarrier(): PyException {
   return new PyException('threading', 'BrokenBarrierError', []);
 }
 
-/** `threading.Barrier` (the `action` argument is not supported: a callable cannot be sent). */
+/**
+ * `threading.Barrier` (the `action` argument is not supported: a callable cannot be sent).
+ * @example
+ * ```ts
+ * const start = new PyBarrier([4]); // Barrier(4): four Python clients wait() together
+ * ```
+ */
 export class PyBarrier implements ServedObject {
   readonly parties: number;
   readonly timeout: number | null;
@@ -1290,13 +1437,31 @@ export class PyBarrier implements ServedObject {
 
 // ------------------------------------------------------------------ registry
 
-/** The public methods of `queue.Queue` (what CPython's server computes for Queue/JoinableQueue). */
+/**
+ * The public methods of `queue.Queue` (what CPython's server computes for Queue/JoinableQueue).
+ * @example
+ * ```ts
+ * await serveManager({ authkey: 'abc', registry: { get_q: { callable: () => q, exposed: QUEUE_METHODS } } });
+ * ```
+ */
 export const QUEUE_METHODS = ['empty', 'full', 'get', 'get_nowait', 'join', 'put', 'put_nowait', 'qsize', 'task_done'] as const;
 
-/** A factory of a built-in typeid: Python's `(args, kwargs)` → the served object. */
+/**
+ * A factory of a built-in typeid: Python's `(args, kwargs)` → the served object.
+ * @example
+ * ```ts
+ * const makeDict: BuiltinFactory = (args, kwargs) => new PyDict(args, kwargs);
+ * ```
+ */
 export type BuiltinFactory = (args: unknown[], kwargs: Record<string, unknown>) => ServedObject;
 
-/** Factories of SyncManager's typeids (the exposed lists come from `SYNC_MANAGER_REGISTRY`). */
+/**
+ * Factories of SyncManager's typeids (the exposed lists come from `SYNC_MANAGER_REGISTRY`).
+ * @example
+ * ```ts
+ * const d = BUILTIN_FACTORIES['dict']?.([], { a: 1 }); // a PyDict, as m.dict(a=1) makes
+ * ```
+ */
 export const BUILTIN_FACTORIES: Readonly<Record<string, BuiltinFactory>> = {
   dict: (a, k) => new PyDict(a, k),
   set: (a) => new PySet(a),

@@ -53,7 +53,13 @@ import {
   ValueProxy,
 } from './proxy.js';
 
-/** Options of {@link connectManager}. */
+/**
+ * Options of {@link connectManager}.
+ * @example
+ * ```ts
+ * const m = await connectManager(['127.0.0.1', 50000], { authkey: 'abc', serializer: 'xmlrpclib', maxConnections: 32, dialect: 'auto' });
+ * ```
+ */
 export interface ManagerOptions extends WaitOptions {
   /** The manager's authkey (`BaseManager(authkey=…)`); a string is UTF-8 encoded. Required: managers always authenticate. */
   authkey: Uint8Array | string;
@@ -373,16 +379,16 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   async invoke(proxy: Proxy, state: ProxyState, method: string, args: readonly unknown[], kwargs: unknown, options?: CallOptions): Promise<unknown> {
     if (state.released) throw new ConnectionClosedError(`proxy ${proxy.typeid} ${state.id} was released`);
     this.#checkOpen();
-    const pending: Array<{ proxy: Proxy; state: ProxyState }> = [];
+    let pending: Array<{ proxy: Proxy; state: ProxyState }> | undefined;
     const onProxy = (ref: ProxyReference): unknown => {
       this.#learn(ref.token);
       if (ref.func instanceof PyGlobal && ref.func.module === MANAGERS_MODULE) this.#pyClasses.set(ref.token.typeid, ref.func.name);
       const made = this.#make(ref.token, ref.exposed ?? null);
-      pending.push(made);
+      (pending ??= []).push(made);
       return made.proxy;
     };
     // `timeout` bounds the whole call: waiting for a free connection plus waiting for the reply.
-    const started = Date.now();
+    const started = options?.timeout === undefined ? 0 : Date.now();
     const run = (ch: Channel): Promise<Reply> => {
       const rest = options?.timeout === undefined ? options : { ...options, timeout: Math.max(0, options.timeout - (Date.now() - started)) };
       return ch.request(state.id, method, args, kwargs, rest, onProxy);
@@ -405,7 +411,7 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
       reply = await this.#pool.use(run, options);
     }
     // Proxies pickled inside the value: incref each, as CPython's unpickling does.
-    if (pending.length > 0) await this.#increfPending(pending);
+    if (pending !== undefined) await this.#increfPending(pending);
     if (reply.kind === PROXY) {
       const [exposed, token] = (Array.isArray(reply.value) ? reply.value : []) as [unknown, unknown];
       if (!(token instanceof Token)) throw new RemoteError('#PROXY reply without a Token');
@@ -469,7 +475,7 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   list<T = unknown>(init?: Iterable<T>, options?: WaitOptions): Promise<ListProxy<T>> {
     return this.create('list', init === undefined ? [] : [Array.from(init)], undefined, { ...options, proxyType: ListProxy as ProxyClass<ListProxy<T>> });
   }
-  /** `SyncManager.set(init)` (CPython 3.14+ servers, and mpwire's {@link serveManager}). */
+  /** `SyncManager.set(init)` (CPython 3.14+ servers, and mpwire's `serveManager`). */
   set<T = unknown>(init?: Iterable<T>, options?: WaitOptions): Promise<SetProxy<T>> {
     return this.create('set', init === undefined ? [] : [new Set(init)], undefined, { ...options, proxyType: SetProxy as ProxyClass<SetProxy<T>> });
   }

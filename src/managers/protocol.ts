@@ -8,21 +8,72 @@
 import { RemoteError } from '../errors.js';
 import { PyException, PyGlobal, PyObject, type Reduction, pyReduce, pySetState, tuple } from '../pickle/index.js';
 
-/** Reply kinds a manager server sends (`(kind, value)` 2-tuples). */
+/**
+ * Reply kinds a manager server sends (`(kind, value)` 2-tuples).
+ * @example
+ * ```ts
+ * const { kind, value } = parseReply(decoded);
+ * if (kind === RETURN) return value;
+ * ```
+ */
 export const RETURN = '#RETURN';
+/**
+ * Reply kind of a call that raised: the value is the pickled exception.
+ * @example
+ * ```ts
+ * if (kind === ERROR) throw errorFromException(value); // the pickled Python exception
+ * ```
+ */
 export const ERROR = '#ERROR';
+/**
+ * Reply kind of a server failure outside the call: the value is Python's traceback text.
+ * @example
+ * ```ts
+ * if (kind === TRACEBACK) throw errorFromTraceback(kind, value); // the text of a server-side traceback
+ * ```
+ */
 export const TRACEBACK = '#TRACEBACK';
+/**
+ * Reply kind of a result the server could not serialize: the value is the traceback text.
+ * @example
+ * ```ts
+ * if (kind === UNSERIALIZABLE) throw errorFromTraceback(kind, value); // the result could not be pickled
+ * ```
+ */
 export const UNSERIALIZABLE = '#UNSERIALIZABLE';
+/**
+ * Reply kind of a method listed in `method_to_typeid`: the value is `(exposed, token)` of a new shared object.
+ * @example
+ * ```ts
+ * if (kind === PROXY) console.log('the method returned a shared object', value); // [exposed, token]
+ * ```
+ */
 export const PROXY = '#PROXY';
-/** The fallback method every object answers with a pickled copy of the referent (`proxy._getvalue()`). */
+/**
+ * The fallback method every object answers with a pickled copy of the referent (`proxy._getvalue()`).
+ * @example
+ * ```ts
+ * const copy = await proxy.call(GETVALUE); // what proxy.getValue() does: Python's proxy._getvalue()
+ * ```
+ */
 export const GETVALUE = '#GETVALUE';
 
-/** Reply kind. */
+/**
+ * Reply kind.
+ * @example
+ * ```ts
+ * function check(kind: ReplyKind): boolean { return kind === RETURN || kind === PROXY; }
+ * ```
+ */
 export type ReplyKind = typeof RETURN | typeof ERROR | typeof TRACEBACK | typeof UNSERIALIZABLE | typeof PROXY;
 
 /**
  * `Server.public` (identical in CPython 2.7–3.15): the methods that may be called with
  * `ident = None`. Anything else is answered with a `#TRACEBACK` (`AssertionError`).
+ * @example
+ * ```ts
+ * SERVER_METHODS.includes('create'); // true: callable with ident None
+ * ```
  */
 export const SERVER_METHODS = [
   'shutdown',
@@ -35,18 +86,42 @@ export const SERVER_METHODS = [
   'incref',
   'decref',
 ] as const;
-/** One of {@link SERVER_METHODS}. */
+/**
+ * One of {@link SERVER_METHODS}.
+ * @example
+ * ```ts
+ * const method: ServerMethod = 'debug_info';
+ * ```
+ */
 export type ServerMethod = (typeof SERVER_METHODS)[number];
 
-/** The Python module every manager class lives in. */
+/**
+ * The Python module every manager class lives in.
+ * @example
+ * ```ts
+ * const dictProxyClass = new PyGlobal(MANAGERS_MODULE, 'DictProxy');
+ * ```
+ */
 export const MANAGERS_MODULE = 'multiprocessing.managers';
 
-/** A manager address in Python's shape: `[host, port]`, a Unix path, or abstract-socket bytes. */
+/**
+ * A manager address in Python's shape: `[host, port]`, a Unix path, or abstract-socket bytes.
+ * @example
+ * ```ts
+ * const address: TokenAddress = ['127.0.0.1', 50000];
+ * const token = new Token('dict', address, '7f3a2c1b0e10');
+ * ```
+ */
 export type TokenAddress = readonly [string, number] | string | Uint8Array | null;
 
 /**
  * `multiprocessing.managers.Token`: names one shared object (`typeid`, server `address`, `id`).
  * Pickles as Python does (`Token.__new__` + BUILD with the `(typeid, address, id)` state tuple).
+ * @example
+ * ```ts
+ * const token = new Token('Queue', ['127.0.0.1', 50000], '7f1e2d3c4b50');
+ * dumps(token); // pickles as multiprocessing.managers.Token, as Python does
+ * ```
  */
 export class Token {
   constructor(
@@ -93,6 +168,13 @@ function formatTokenAddress(a: TokenAddress): string {
 /**
  * A pickled proxy found inside a value: `RebuildProxy(func, token, serializer, kwds)` (§5.5).
  * A receiving client turns it into a live proxy and increfs, as CPython's unpickling does.
+ * @example
+ * ```ts
+ * const m = await connectManager(address, { authkey: 'abc' });
+ * // A dict holding a proxy comes back with a live Proxy where Python sent RebuildProxy(...):
+ * const holder = await m.dict();
+ * const inner = (await holder.get('child')) as Proxy;
+ * ```
  */
 export interface ProxyReference {
   /** The proxy class the sender used (e.g. `DictProxy`, `AutoProxy`). */
@@ -114,6 +196,11 @@ export function exposedFromKwds(kwds: unknown): readonly string[] | undefined {
 /**
  * The reduction of a proxy sent inside a value: `RebuildProxy(AutoProxy, token, serializer,
  * {'exposed': exposed})`, which a Python receiver (client or the server itself) can always rebuild.
+ * @example
+ * ```ts
+ * const reduction = rebuildProxyReduction(token, 'pickle', ['get', 'put']);
+ * // { module: 'multiprocessing.managers', name: 'RebuildProxy', args: [AutoProxy, token, 'pickle', { exposed }] }
+ * ```
  */
 export function rebuildProxyReduction(token: Token, serializer: string, exposed: readonly string[] | null, proxyClass = 'AutoProxy'): Reduction {
   const kwds = new Map<string, unknown>();
@@ -128,18 +215,36 @@ export function rebuildProxyReduction(token: Token, serializer: string, exposed:
   };
 }
 
-/** A request 4-tuple `(ident, methodname, args, kwds)` ready for a codec. */
+/**
+ * A request 4-tuple `(ident, methodname, args, kwds)` ready for a codec.
+ * @example
+ * ```ts
+ * const frame = managerCodec('pickle').encode(request(null, 'create', ['dict'], {}));
+ * ```
+ */
 export function request(ident: string | null, method: string, args: readonly unknown[] = [], kwds?: unknown): unknown[] {
   return tuple(ident, method, tuple(...args), kwds ?? {});
 }
 
-/** A decoded reply. */
+/**
+ * A decoded reply.
+ * @example
+ * ```ts
+ * const reply: Reply = parseReply(codec.decode(frame));
+ * ```
+ */
 export interface Reply {
   kind: string;
   value: unknown;
 }
 
-/** Split a decoded `(kind, value)` reply; throws a {@link ManagerProtocolError}-style `RemoteError` on other shapes. */
+/**
+ * Split a decoded `(kind, value)` reply; throws a `RemoteError` for any other shape (a protocol error).
+ * @example
+ * ```ts
+ * const { kind, value } = parseReply(codec.decode(await conn.recvBytes()));
+ * ```
+ */
 export function parseReply(msg: unknown): Reply {
   if (Array.isArray(msg) && msg.length === 2 && typeof msg[0] === 'string') return { kind: msg[0], value: msg[1] };
   throw new RemoteError(`Unrecognized message from manager: ${describe(msg)}`);
@@ -177,6 +282,11 @@ function excStr(args: readonly unknown[]): string {
  * Turn the value of an `#ERROR` reply (the pickled exception) into a {@link RemoteError} with the
  * Python type name, module and args; `cause` keeps the decoded exception (with its `__dict__`
  * state). xmlrpclib servers send a struct of attributes instead (§5.10), kept as `args[0]`.
+ * @example
+ * ```ts
+ * const err = errorFromException(new PyException('builtins', 'KeyError', ['k']));
+ * err.type; // 'KeyError'
+ * ```
  */
 export function errorFromException(exc: unknown): RemoteError {
   if (exc instanceof PyException) {
@@ -192,14 +302,27 @@ export function errorFromException(exc: unknown): RemoteError {
   return new RemoteError(`remote error: ${describe(exc)}`, { args: [exc] });
 }
 
-/** `#TRACEBACK` / `#UNSERIALIZABLE` text → {@link RemoteError} carrying the text. */
+/**
+ * `#TRACEBACK` / `#UNSERIALIZABLE` text → {@link RemoteError} carrying the text.
+ * @example
+ * ```ts
+ * const err = errorFromTraceback(TRACEBACK, 'Traceback (most recent call last):\n...\nAssertionError');
+ * ```
+ */
 export function errorFromTraceback(kind: string, text: unknown): RemoteError {
   const tb = typeof text === 'string' ? text : describe(text);
   const prefix = kind === UNSERIALIZABLE ? 'Unserializable message: ' : '';
   return new RemoteError(prefix + (lastLine(tb) || 'remote traceback'), { traceback: tb });
 }
 
-/** One SyncManager registry entry (§5.8): the proxy class and the exposed methods CPython 3.8–3.13 use. */
+/**
+ * One SyncManager registry entry (§5.8): the proxy class and the exposed methods CPython 3.8–3.13 use.
+ * @example
+ * ```ts
+ * const entry: RegistryEntry | undefined = SYNC_MANAGER_REGISTRY['Queue'];
+ * console.log(entry?.proxy, entry?.exposed); // 'AutoProxy', null
+ * ```
+ */
 export interface RegistryEntry {
   /** Python proxy class name. */
   readonly proxy: string;
@@ -218,6 +341,10 @@ const ACQUIRER = ['acquire', 'release'];
  * server returns; this table documents the defaults and serves the later server. Where versions
  * differ the table holds the union (3.14 added `set`, `dict.__or__`/`fromkeys`/…, `list.clear`/`copy`):
  * an older client never calls the methods it lacks.
+ * @example
+ * ```ts
+ * Object.keys(SYNC_MANAGER_REGISTRY); // ['Queue', 'JoinableQueue', 'Event', 'Lock', …, 'dict', 'list', …]
+ * ```
  */
 export const SYNC_MANAGER_REGISTRY: Readonly<Record<string, RegistryEntry>> = {
   Queue: { proxy: 'AutoProxy', exposed: null },

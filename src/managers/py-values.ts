@@ -6,7 +6,14 @@
  */
 import { ByteArray, FrozenSet, PyException, PyFloat, PyGlobal, PyObject, PySlice, Tuple, pyFloatRepr } from '../pickle/index.js';
 
-/** A builtin Python exception to throw from served methods (reaches Python as the real class). */
+/**
+ * A builtin Python exception to throw from served methods (reaches Python as the real class).
+ * @example
+ * ```ts
+ * registry: { get_store: () => ({ get: (k: string) => { throw pyError('KeyError', k); } }) }
+ * // Python: store.get('x') raises KeyError('x')
+ * ```
+ */
 export function pyError(type: string, ...args: unknown[]): PyException {
   return new PyException('builtins', type, args);
 }
@@ -18,7 +25,14 @@ function isList(v: unknown): v is unknown[] {
   return Array.isArray(v) && !(v instanceof Tuple);
 }
 
-/** Python's type name of a value, for messages (`'list'`, `'int'`, …). */
+/**
+ * Python's type name of a value, for messages (`'list'`, `'int'`, …).
+ * @example
+ * ```ts
+ * pyTypeName([1]); // 'list'
+ * pyTypeName(1.5); // 'float'
+ * ```
+ */
 export function pyTypeName(v: unknown): string {
   if (v === null || v === undefined) return 'NoneType';
   if (typeof v === 'boolean') return 'bool';
@@ -59,6 +73,10 @@ export function pyIndex(v: unknown, what = 'indices'): number {
 /**
  * A string equal for keys Python considers equal (`1`, `1.0`, `True`); throws Python's
  * `TypeError: unhashable type` for lists, dicts, sets and bytearrays.
+ * @example
+ * ```ts
+ * pyKey(1) === pyKey(true); // true, as in Python {1: 'a', True: 'b'} has one key
+ * ```
  */
 export function pyKey(v: unknown): string {
   if (v === null || v === undefined) return 'N';
@@ -90,7 +108,14 @@ export function pyKey(v: unknown): string {
   return `?${String(v)}`;
 }
 
-/** Python `==`. */
+/**
+ * Python `==`.
+ * @example
+ * ```ts
+ * pyEquals(1, 1.0);       // true
+ * pyEquals([1, 2], [1, 2]); // true
+ * ```
+ */
 export function pyEquals(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (isList(a) || isList(b)) {
@@ -123,7 +148,13 @@ export function pyEquals(a: unknown, b: unknown): boolean {
   }
 }
 
-/** Python `<`-ordering (`sort`); `TypeError` for values Python cannot order. */
+/**
+ * Python `<`-ordering (`sort`); `TypeError` for values Python cannot order.
+ * @example
+ * ```ts
+ * ['b', 'a'].sort(pyCompare); // ['a', 'b']
+ * ```
+ */
 export function pyCompare(a: unknown, b: unknown): number {
   const na = pyNumber(a);
   const nb = pyNumber(b);
@@ -171,7 +202,13 @@ function reprBytes(b: Uint8Array): string {
   return `${out}'`;
 }
 
-/** Python `repr()` of a value (close to CPython's for the builtin types). */
+/**
+ * Python `repr()` of a value (close to CPython's for the builtin types).
+ * @example
+ * ```ts
+ * pyRepr({ a: [1, 'x'] }); // "{'a': [1, 'x']}"
+ * ```
+ */
 export function pyRepr(v: unknown, depth = 0): string {
   if (depth > 50) return '...';
   if (v === null || v === undefined) return 'None';
@@ -200,7 +237,13 @@ export function pyRepr(v: unknown, depth = 0): string {
   return String(v);
 }
 
-/** Python `str()`. */
+/**
+ * Python `str()`.
+ * @example
+ * ```ts
+ * pyStr('x'); // 'x' (repr would give "'x'")
+ * ```
+ */
 export function pyStr(v: unknown): string {
   return typeof v === 'string' ? v : pyRepr(v);
 }

@@ -33,6 +33,7 @@ import {
   serveCall,
 } from './builtins.js';
 import { type ManagerCodec, type Serializer, managerCodec } from './codec.js';
+import { type FastDecodeLimits, fastLoads } from './fast-decode.js';
 import {
   ERROR,
   GETVALUE,
@@ -186,6 +187,8 @@ const BUILTIN_TYPEIDS = new Map<unknown, string>([
 
 /** The codecs of one connection. */
 interface Codecs {
+  /** Limits of the fast request decode (fast-decode.ts); undefined: no fast path (xmlrpclib). */
+  readonly limits: FastDecodeLimits | undefined;
   /** Exact-mode values (built-in objects). */
   readonly exact: ManagerCodec;
   /** Idiomatic JS values (objects of user factories). */
@@ -224,13 +227,20 @@ let nextIdent = 0x7f5a0000_0000;
 
 function kwargsRecord(v: unknown): Record<string, unknown> {
   if (v === null || v === undefined) return {};
-  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), x]));
+  if (v instanceof Map) return v.size === 0 ? {} : Object.fromEntries([...v].map(([k, x]) => [String(k), x]));
   if (typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   throw pyError('TypeError', `argument after ** must be a mapping, not ${pyTypeName(v)}`);
 }
 
 function argsArray(v: unknown): unknown[] {
-  if (Array.isArray(v)) return Array.from(v);
+  if (Array.isArray(v)) {
+    // A plain copy (of a Tuple, say): Array.from goes through the iterator protocol and the
+    // subclass's species lookups, several times the cost of this loop.
+    const n = v.length;
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) out[i] = v[i];
+    return out;
+  }
   if (v === null || v === undefined) return [];
   throw pyError('TypeError', `argument after * must be an iterable, not ${pyTypeName(v)}`);
 }
@@ -325,6 +335,8 @@ export class ManagerServer implements AsyncDisposable {
   readonly #aborts = new Set<AbortController>();
   #channelSeq = 0;
   #closing = false;
+  /** The `RebuildProxy` hook of every request decode (one closure per server, not per request). */
+  readonly #proxyHook = (ref: ProxyReference): unknown => this.#onProxy(ref);
   #resolveClosed!: () => void;
 
   /** @internal use {@link serveManager}. */
@@ -394,6 +406,14 @@ export class ManagerServer implements AsyncDisposable {
     const pickle = this.#options.pickle ?? {};
     // Python 2 `str` reaches the built-in objects as bytes and goes back to Python 2 as `str`.
     return {
+      limits:
+        this.serializer === 'pickle'
+          ? {
+              maxLength: pickle.maxLength ?? Number.POSITIVE_INFINITY,
+              maxMemo: pickle.maxMemo ?? Number.POSITIVE_INFINITY,
+              maxDepth: pickle.maxDepth ?? Number.POSITIVE_INFINITY,
+            }
+          : undefined,
       exact: managerCodec(this.serializer, { encoding: 'bytes', ...pickle, exact: true }),
       plain: managerCodec(this.serializer, pickle),
       legacy: false,
@@ -418,26 +438,36 @@ export class ManagerServer implements AsyncDisposable {
     }
   }
 
-  async #send(conn: Connection, codecs: Codecs, msg: Message, where: string): Promise<void> {
+  /** Send a reply; `undefined` once it is handed to the socket (see `Connection._sendNow`). */
+  #send(conn: Connection, codecs: Codecs, msg: Message, where: string): Promise<void> | undefined {
     const codec = codecs.exact;
-    // Python 2 clients require traceback texts (and type names) as `str`.
-    const text = (t: string): unknown => (codecs.legacy ? Buffer.from(t, 'utf8') : t);
+    if (msg[0] === RETURN) {
+      // Header and pickle in one buffer. A value that throws while being encoded takes the path below.
+      let whole: Uint8Array | undefined;
+      try {
+        whole = codec.frameReply(RETURN, msg[1]);
+      } catch {
+        whole = undefined;
+      }
+      if (whole !== undefined) return conn._sendFramedNow(whole);
+    }
     let value = msg[1];
-    if (msg[0] === TRACEBACK) value = text(value as string);
+    // Python 2 clients require traceback texts (and type names) as `str`.
+    if (msg[0] === TRACEBACK) value = legacyText(codecs, value as string);
     else if (msg[0] === PROXY && codecs.legacy) value = legacyProxyValue(value);
     let frame: Uint8Array;
     try {
-      frame = codec.encode(tuple(msg[0], value));
+      frame = codec.encodeReply(msg[0], value);
     } catch (e) {
       // XML-RPC cannot carry an exception object (CPython's own server sends it anyway, and its
       // client fails with an unrelated TypeError): send its traceback text, so the Python client
       // raises a RemoteError that names the exception.
       frame =
         msg[0] === ERROR && value instanceof PyException
-          ? codec.encode(tuple(TRACEBACK, text(formatTraceback(value, where))))
-          : codec.encode(tuple(UNSERIALIZABLE, text(formatTraceback(e, where))));
+          ? codec.encode(tuple(TRACEBACK, legacyText(codecs, formatTraceback(value, where))))
+          : codec.encode(tuple(UNSERIALIZABLE, legacyText(codecs, formatTraceback(e, where))));
     }
-    await conn.sendBytes(frame);
+    return conn._sendNow(frame);
   }
 
   /** One connection: authenticate, then one server-method request (or an object-call channel). */
@@ -633,34 +663,59 @@ export class ManagerServer implements AsyncDisposable {
     const abort = new AbortController();
     this.#aborts.add(abort);
     const ctx: CallContext = { channel: ++this.#channelSeq, signal: abort.signal };
-    const nextFrame = (): Promise<Buffer | undefined> => conn.recvBytes().catch(() => undefined);
+    const call: CallState = { method: '' };
+    // The client disconnecting during a call abandons it (a blocked get() takes nothing): while a
+    // call waits, the next receive is already issued and watches for the end of the connection.
+    // Calls that complete synchronously (most of them) skip that promise chain.
+    const watchNext = (): Promise<Buffer | undefined> => {
+      const next = conn.recvBytes().catch(() => undefined);
+      void next.then((f) => {
+        if (f !== undefined) return;
+        abort.abort();
+        // A call that ignores the abort (a user method that never settles) must not keep the
+        // dead client's socket open.
+        if (!conn.closed) conn.destroy();
+      });
+      return next;
+    };
+    let next: Promise<Buffer | undefined> | undefined;
+    const slot: { frame: Buffer | undefined } = { frame: undefined };
     try {
-      let next = nextFrame();
       for (;;) {
-        const frame = await next;
+        let frame: Buffer | undefined;
+        if (next !== undefined) {
+          frame = await next;
+          next = undefined;
+        } else {
+          try {
+            const waiting = conn._recvFrame(slot);
+            if (waiting !== undefined) await waiting;
+          } catch {
+            if (!conn.closed) conn.destroy();
+            return;
+          }
+          frame = slot.frame;
+          slot.frame = undefined;
+        }
         if (frame === undefined || this.#closing) return;
-        next = nextFrame();
-        // The client disconnecting during a call abandons it (a blocked get() takes nothing).
-        void next.then((f) => {
-          if (f !== undefined) return;
-          abort.abort();
-          // A call that ignores the abort (a user method that never settles) must not keep the
-          // dead client's socket open.
-          if (!conn.closed) conn.destroy();
-        });
         this.#setProtocol(codecs, frame);
         let msg: Message;
-        let method = '';
+        call.method = '';
         try {
-          const r = await this.#objectCall(frame, codecs, ctx);
-          msg = r.msg;
-          method = r.method;
+          const r = this.#objectCall(frame, codecs, ctx, call);
+          if (r instanceof Promise) {
+            next = watchNext();
+            msg = await r;
+          } else {
+            msg = r;
+          }
         } catch (e) {
           if (e instanceof CallAborted || abort.signal.aborted) return;
           msg = [TRACEBACK, formatTraceback(e, 'serve_client')];
         }
         if (abort.signal.aborted) return;
-        await this.#send(conn, codecs, msg, method);
+        const sending = this.#send(conn, codecs, msg, call.method);
+        if (sending !== undefined) await sending;
       }
     } finally {
       abort.abort();
@@ -668,33 +723,56 @@ export class ManagerServer implements AsyncDisposable {
     }
   }
 
-  async #objectCall(frame: Uint8Array, codecs: Codecs, ctx: CallContext): Promise<{ msg: Message; method: string }> {
-    const hook = (ref: ProxyReference): unknown => this.#onProxy(ref);
-    const decoded = codecs.exact.decode(frame, hook);
-    if (!Array.isArray(decoded) || decoded.length !== 4) {
-      throw pyError('ValueError', `not enough values to unpack (expected 4, got ${Array.isArray(decoded) ? decoded.length : 0})`);
+  /**
+   * One object call: the reply message, synchronously when the method returned a plain value
+   * (no promise hop per request), else a promise of it. Sets `call.method` once it is known.
+   */
+  #objectCall(frame: Uint8Array, codecs: Codecs, ctx: CallContext, call: CallState): Message | Promise<Message> {
+    let entry: ObjectEntry | undefined;
+    let method = '';
+    let args: unknown[] = [];
+    let kwargs: Record<string, unknown> = {};
+    // Most requests: one fast decode whose values suit built-in and user objects alike.
+    const fast = codecs.limits === undefined ? undefined : fastLoads(frame, false, codecs.limits, true);
+    if (isFastRequest(fast)) {
+      entry = fast[0] === '0' ? undefined : (this.#objects.get(fast[0]) ?? this.#localProxyObjects.get(fast[0]));
+      if (entry !== undefined) {
+        method = fast[1];
+        call.method = method;
+        args = fast[2];
+        kwargs = fast[3];
+      }
     }
-    let req: unknown[] = decoded;
-    // Sticky: Python 2 AutoProxy methods send the (unicode) names our create reply gave them.
-    if (req[1] instanceof Uint8Array) codecs.legacy = true;
-    const ident = String(req[0]);
-    const method = String(req[1]);
-    if (ident === '0') throw pyError('ValueError', 'not enough values to unpack (expected 3, got 2)');
-    const entry = this.#objects.get(ident) ?? this.#localProxyObjects.get(ident);
-    if (!entry) throw pyError('KeyError', ident);
-    if (!entry.exact) req = codecs.plain.decode(frame, hook) as unknown[];
-    const args = argsArray(req[2]);
-    const kwargs = kwargsRecord(req[3]);
+    if (entry === undefined) {
+      // The general decoders (they also raise what CPython reports for a malformed request).
+      const hook = this.#proxyHook;
+      const decoded = codecs.exact.decode(frame, hook);
+      if (!Array.isArray(decoded) || decoded.length !== 4) {
+        throw pyError('ValueError', `not enough values to unpack (expected 4, got ${Array.isArray(decoded) ? decoded.length : 0})`);
+      }
+      let req: unknown[] = decoded;
+      // Sticky: Python 2 AutoProxy methods send the (unicode) names our create reply gave them.
+      if (req[1] instanceof Uint8Array) codecs.legacy = true;
+      const ident = String(req[0]);
+      method = String(req[1]);
+      call.method = method;
+      if (ident === '0') throw pyError('ValueError', 'not enough values to unpack (expected 3, got 2)');
+      entry = this.#objects.get(ident) ?? this.#localProxyObjects.get(ident);
+      if (!entry) throw pyError('KeyError', ident);
+      if (!entry.exact) req = codecs.plain.decode(frame, hook) as unknown[];
+      args = argsArray(req[2]);
+      kwargs = kwargsRecord(req[3]);
+    }
     const obj = entry.obj;
 
     if (!entry.exposedSet.has(method)) {
       switch (method) {
         case GETVALUE:
-          return { msg: [RETURN, isServedObject(obj) && obj[getValue] ? obj[getValue]() : obj], method };
+          return [RETURN, isServedObject(obj) && obj[getValue] ? obj[getValue]() : obj];
         case '__repr__':
-          return { msg: [RETURN, isServedObject(obj) ? obj.pyRepr() : this.#str(obj)], method };
+          return [RETURN, isServedObject(obj) ? obj.pyRepr() : this.#str(obj)];
         case '__str__':
-          return { msg: [RETURN, this.#str(obj)], method };
+          return [RETURN, this.#str(obj)];
         default:
           throw pyError('AttributeError', `method '${method}' of <class '${pyClassName(obj)}'> object is not in exposed=${pyRepr(new Set(entry.exposed))}`);
       }
@@ -703,29 +781,45 @@ export class ManagerServer implements AsyncDisposable {
     let result: unknown;
     try {
       if (isServedObject(obj)) {
-        result = await obj[serveCall](method, args, kwargs, ctx);
+        result = obj[serveCall](method, args, kwargs, ctx);
       } else {
         const fn = obj === null || obj === undefined ? undefined : (obj as Record<string, unknown>)[method];
         if (fn === undefined) {
           // CPython: getattr() failed → AttributeError → #TRACEBACK.
-          return { msg: [TRACEBACK, formatTraceback(pyError('AttributeError', `'${pyTypeName(obj)}' object has no attribute '${method}'`), method)], method };
+          return [TRACEBACK, formatTraceback(pyError('AttributeError', `'${pyTypeName(obj)}' object has no attribute '${method}'`), method)];
         }
         if (typeof fn !== 'function') throw pyError('TypeError', `'${pyTypeName(fn)}' object is not callable`);
-        result = await (fn as ManagerFactory).apply(obj, Object.keys(kwargs).length ? [...args, kwargs] : args);
+        result = (fn as ManagerFactory).apply(obj, Object.keys(kwargs).length ? [...args, kwargs] : args);
       }
     } catch (e) {
-      if (e instanceof CallAborted) throw e;
-      const exc = asPyException(e);
-      return { msg: exc ? [ERROR, exc] : [TRACEBACK, formatTraceback(e, method)], method };
+      return failureMessage(e, method);
     }
+    if (isThenable(result)) return this.#settleCall(result, entry, method);
+    return this.#resultMessage(result, entry, method);
+  }
 
+  /** The reply of a call whose method returned a promise (or any thenable), once it settles. */
+  async #settleCall(pending: PromiseLike<unknown>, entry: ObjectEntry, method: string): Promise<Message> {
+    let result: unknown;
+    try {
+      result = await pending;
+    } catch (e) {
+      return failureMessage(e, method);
+    }
+    return this.#resultMessage(result, entry, method);
+  }
+
+  /** `#RETURN` of a result, or `#PROXY` of a new object for a `method_to_typeid` method. */
+  #resultMessage(result: unknown, entry: ObjectEntry, method: string): Message | Promise<Message> {
     // Own keys only: `toString`, `constructor`, … must not resolve through Object.prototype.
     const typeid = entry.methodToTypeid && Object.hasOwn(entry.methodToTypeid, method) ? entry.methodToTypeid[method] : undefined;
-    if (typeid) {
-      const [rident, rexposed] = await this.#create(typeid, [result], {});
-      return { msg: [PROXY, tuple(tuple(...rexposed), new Token(typeid, this.address as Token['address'], rident))], method };
-    }
-    return { msg: [RETURN, result], method };
+    if (typeid) return this.#proxyMessage(typeid, result);
+    return [RETURN, result];
+  }
+
+  async #proxyMessage(typeid: string, result: unknown): Promise<Message> {
+    const [rident, rexposed] = await this.#create(typeid, [result], {});
+    return [PROXY, tuple(tuple(...rexposed), new Token(typeid, this.address as Token['address'], rident))];
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -750,6 +844,11 @@ export class ManagerServer implements AsyncDisposable {
   }
 }
 
+/** A text for the client: `str` (bytes) for Python 2, which requires it in tracebacks. */
+function legacyText(codecs: Codecs, t: string): unknown {
+  return codecs.legacy ? Buffer.from(t, 'utf8') : t;
+}
+
 /** A `#PROXY` value for Python 2, whose `type()` needs `str` (bytes) names: typeid, id, exposed. */
 function legacyProxyValue(value: unknown): unknown {
   const [exposed, token] = value as [string[], Token];
@@ -766,6 +865,30 @@ class LegacyToken {
   [pyReduce](): Reduction {
     return this.reduction;
   }
+}
+
+/** What the mode-free fast decode of a well-formed request gives: `[ident, method, args, {}]`. */
+function isFastRequest(v: unknown): v is [string, string, unknown[], Record<string, unknown>] {
+  if (!Array.isArray(v) || v.length !== 4) return false;
+  const kw: unknown = v[3];
+  return typeof v[0] === 'string' && typeof v[1] === 'string' && Array.isArray(v[2]) && typeof kw === 'object' && kw !== null && !Array.isArray(kw);
+}
+
+/** Per-channel state of the call being served: its method name, for error texts. */
+interface CallState {
+  method: string;
+}
+
+/** What `await` would adopt: a promise or any object with a callable `then`. */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** The reply to a method that threw: `#ERROR` with a Python exception, else `#TRACEBACK`. */
+function failureMessage(e: unknown, method: string): Message {
+  if (e instanceof CallAborted) throw e;
+  const exc = asPyException(e);
+  return exc ? [ERROR, exc] : [TRACEBACK, formatTraceback(e, method)];
 }
 
 /** Thrown inside `#handle` when an object-call channel ended (nothing more to send). */

@@ -8,7 +8,7 @@ import type { AuthDialect, DigestName, FrameIO } from '../auth/handshake.js';
 import { bytesCodec, type Codec } from '../codec.js';
 import { BufferTooShort, ConnectionClosedError, EOFError, type MpwireError, ProtocolError } from '../errors.js';
 import { type WaitOptions, waitFor } from './deadline.js';
-import { FrameDecoder, encodeFrame } from './frame.js';
+import { COPY_THRESHOLD, FrameDecoder, encodeFrame } from './frame.js';
 
 /**
  * Limits and codec of a connection.
@@ -373,6 +373,44 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   }
 
   /**
+   * Internal (the manager request loops): receive the next frame, as `recvBytes()` would, into
+   * `slot.frame`. Returns `undefined` when a frame was already queued (stored at once), else a
+   * promise that settles like `recvBytes()`'s but resolves with no value: resolving a promise
+   * with a Buffer looks up `then` through Buffer's slow prototype chain, once per message.
+   * @internal
+   */
+  _recvFrame(slot: { frame: Buffer | undefined }): Promise<void> | undefined {
+    if (!this.#closed && this.#readable && this.#frameHead < this.#frames.length) {
+      slot.frame = this.#takeFrame() as Buffer;
+      return undefined;
+    }
+    try {
+      this.#checkReadable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.#end) {
+      const err = this.#endError();
+      if (this.#readFailed) this.#makeUnreadable();
+      return Promise.reject(err);
+    }
+    if (this.#paused) {
+      this.#paused = false;
+      this.#stream.resume();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#readers.push({
+        maxLength: undefined,
+        resolve: (frame) => {
+          slot.frame = frame;
+          resolve();
+        },
+        reject,
+      });
+    });
+  }
+
+  /**
    * Receive one frame into `buffer` at byte `offset`; resolves with the payload length. When the
    * frame does not fit it is consumed and the call rejects with {@link BufferTooShort} carrying
    * the whole message; the connection stays usable.
@@ -515,6 +553,38 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
       return Promise.reject(e);
     }
     return this.#write(payload, options);
+  }
+
+  /**
+   * Internal (the manager client and server): send one frame like `sendBytes(payload)`, but return
+   * `undefined` instead of a resolved promise when the frame was handed to the stream without
+   * waiting, which saves a promise and a microtask per request. Errors are returned as a rejected
+   * promise, as `sendBytes` does.
+   * @internal
+   */
+  _sendNow(payload: Uint8Array): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError());
+    if (!this.#writable) return Promise.reject(new ConnectionClosedError('connection is read-only'));
+    if (this.#writeError || payload.byteLength > COPY_THRESHOLD) return this.#write(payload, undefined);
+    const stream = this.#stream;
+    if (stream.destroyed || stream.writableEnded) return Promise.reject(new ConnectionClosedError('connection was closed by the peer'));
+    if (stream.write((encodeFrame(payload) as [Buffer])[0])) return undefined;
+    return this.#drain(undefined);
+  }
+
+  /**
+   * Internal (the manager fast paths): like {@link Connection._sendNow}, for a buffer that already
+   * holds a whole frame — the 4-byte big-endian length, then the payload — written as it is.
+   * @internal
+   */
+  _sendFramedNow(frame: Uint8Array): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError());
+    if (!this.#writable) return Promise.reject(new ConnectionClosedError('connection is read-only'));
+    if (this.#writeError) return this.#write(frame.subarray(4), undefined);
+    const stream = this.#stream;
+    if (stream.destroyed || stream.writableEnded) return Promise.reject(new ConnectionClosedError('connection was closed by the peer'));
+    if (stream.write(frame)) return undefined;
+    return this.#drain(undefined);
   }
 
   /** The handshake's `FrameIO` view of this connection (internal). */

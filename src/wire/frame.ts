@@ -54,7 +54,12 @@ export function encodeFrame(payload: Uint8Array): Buffer[] {
   const n = payload.byteLength;
   if (n <= COPY_THRESHOLD) {
     const out = Buffer.allocUnsafe(4 + n);
-    out.writeInt32BE(n, 0);
+    // Byte stores, not writeInt32BE: Buffer.prototype methods are looked up on a dictionary-mode
+    // prototype, which costs more than the whole header.
+    out[0] = n >>> 24;
+    out[1] = (n >>> 16) & 0xff;
+    out[2] = (n >>> 8) & 0xff;
+    out[3] = n & 0xff;
     out.set(payload, 4);
     return [out];
   }
@@ -84,7 +89,7 @@ export interface FrameDecoderOptions {
  * Incremental frame decoder: feed it socket chunks of any size with {@link FrameDecoder.push};
  * it calls `onFrame` once per complete payload. A payload that arrives inside one chunk is
  * delivered as a view of that chunk (no copy); a payload spread over several chunks is joined once
- * (from {@link JOIN_IN_PLACE} bytes on, copied into place as its chunks arrive).
+ * (from `JOIN_IN_PLACE` (1 MiB) on, copied into place as its chunks arrive).
  * A bad header throws {@link ProtocolError} and leaves the decoder failed.
  * @example
  * ```ts
@@ -104,7 +109,7 @@ export class FrameDecoder {
   /** Declared length of the payload being collected, or -1 while reading a header. */
   private need = -1;
   private parts: Buffer[] = [];
-  /** Destination of a payload of at least {@link JOIN_IN_PLACE} bytes being received. */
+  /** Destination of a payload of at least `JOIN_IN_PLACE` bytes being received. */
   private whole: Buffer | undefined;
   private have = 0;
   private failed: ProtocolError | undefined;
@@ -135,7 +140,7 @@ export class FrameDecoder {
       if (this.need < 0) {
         // Fast path: a whole short header inside this chunk.
         if (this.headLen === 0 && len - pos >= 4) {
-          const n = chunk.readInt32BE(pos);
+          const n = ((chunk[pos] as number) << 24) | ((chunk[pos + 1] as number) << 16) | ((chunk[pos + 2] as number) << 8) | (chunk[pos + 3] as number);
           if (n >= 0) {
             pos += 4;
             this.startPayload(n);
