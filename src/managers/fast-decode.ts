@@ -10,29 +10,10 @@
  * message, a large part of a manager request's CPU time (`bench/managers/server.mjs`).
  * @module
  */
-import { PyFloat, Tuple } from '../pickle/index.js';
+import { OP, PyFloat, Tuple } from '../pickle/index.js';
 
-const MARK = 0x28;
-const STOP = 0x2e;
-const NONE = 0x4e;
-const NEWTRUE = 0x88;
-const NEWFALSE = 0x89;
-const BININT = 0x4a;
-const BININT1 = 0x4b;
-const BININT2 = 0x4d;
-const BINFLOAT = 0x47;
-const SHORT_BINUNICODE = 0x8c;
-const BINUNICODE = 0x58;
-const MEMOIZE = 0x94;
-const BINGET = 0x68;
-const EMPTY_TUPLE = 0x29;
-const TUPLE = 0x74;
-const TUPLE1 = 0x85;
-const TUPLE2 = 0x86;
-const TUPLE3 = 0x87;
-const EMPTY_DICT = 0x7d;
-const PROTO = 0x80;
-const FRAME = 0x95;
+// Opcode values from the one opcode table (src/pickle/opcodes.ts).
+const { MARK, STOP, NONE, NEWTRUE, NEWFALSE, BININT, BININT1, BININT2, BINFLOAT, SHORT_BINUNICODE, BINUNICODE, MEMOIZE, BINGET, EMPTY_TUPLE, TUPLE, TUPLE1, TUPLE2, TUPLE3, EMPTY_DICT, PROTO, FRAME } = OP;
 
 /** Longest string decoded here (longer ones are rare in hot calls, and `loads` handles them). */
 const MAX_STR = 256;
