@@ -3,11 +3,10 @@
 // the same CPython manager server in the same run. Node is measured sequentially (one call at a
 // time, like the single-threaded Python client) and with 8 calls in flight (the connection pool).
 //   node bench/managers/dict.mjs          (needs `npm run build`; MPWIRE_BENCH_PYTHON=path, MPWIRE_BENCH_N)
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findPythons } from '../../dist/bridge/find-pythons.js';
 import { connectManager } from '../../dist/managers/index.js';
+import { pickPython, spawnLines } from '../common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(here, '..', '..', 'interop', 'managers', 'server.py');
@@ -16,30 +15,9 @@ const KEY = 'bench-key';
 const N = Number(process.env.MPWIRE_BENCH_N ?? 5000);
 const REPEAT = 3;
 
-async function pickPython() {
-  if (process.env.MPWIRE_BENCH_PYTHON) return { path: process.env.MPWIRE_BENCH_PYTHON, version: 'custom' };
-  const all = await findPythons();
-  return all.find((p) => p.version.startsWith('3.12.')) ?? all.filter((p) => p.versionTuple[0] === 3).at(-1);
-}
-
-function run(cmd, args, onLine) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
-  let buf = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  });
-  return child;
-}
-
 async function startServer(py) {
   return new Promise((resolve, reject) => {
-    const child = run(py.path, [SERVER, 'tcp', '0', KEY], (line) => {
+    const child = spawnLines(py.path, [SERVER, 'tcp', '0', KEY], (line) => {
       if (line.startsWith('READY ')) resolve({ child, port: Number(line.split(' ')[2]) });
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
@@ -49,7 +27,7 @@ async function startServer(py) {
 async function pythonClient(py, port) {
   return new Promise((resolve, reject) => {
     let secs;
-    const child = run(py.path, [CLIENT, String(port), KEY, String(N)], (line) => {
+    const child = spawnLines(py.path, [CLIENT, String(port), KEY, String(N)], (line) => {
       if (line.startsWith('SECONDS ')) secs = Number(line.split(' ')[1]);
     });
     child.on('exit', (code) => (code === 0 && secs !== undefined ? resolve(secs) : reject(new Error(`python client exited ${code}`))));
@@ -87,7 +65,7 @@ async function nodeConcurrent(m, width) {
   return secs;
 }
 
-const py = await pickPython();
+const py = await pickPython({ override: 'MPWIRE_BENCH_PYTHON', prefer: '3.12' });
 const { child, port } = await startServer(py);
 const m = await connectManager(['127.0.0.1', port], { authkey: KEY, maxConnections: 8 });
 const rate = (secs) => Math.round((2 * N) / secs);

@@ -1,31 +1,18 @@
 // Shared helpers of the soak scripts (bench/soak/*.mjs): the built package, the newest CPython
 // 3.x, Python peers with line-based output, descriptor/memory/load figures.
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { ROOT, importDist, pickPython, spawnLines } from '../common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const ROOT = resolve(here, '..', '..');
-const dist = resolve(process.env.MPWIRE_DIST ?? join(ROOT, 'dist'));
+export { importDist };
 export const LOAD_PEER = join(ROOT, 'interop', 'peers', 'load_peer.py');
 export const KEY = 'soak-key';
 export const MIB = 1 << 20;
 
-export function importDist(path) {
-  return import(pathToFileURL(join(dist, path)).href);
-}
-
 /** The newest CPython 3.x found (or MPWIRE_SOAK_PYTHON=path). */
-export async function newestPython() {
-  if (process.env.MPWIRE_SOAK_PYTHON) return { path: process.env.MPWIRE_SOAK_PYTHON, version: 'custom' };
-  const { findPythons } = await importDist('bridge/find-pythons.js');
-  const all = (await findPythons()).filter((p) => p.versionTuple[0] === 3);
-  all.sort((a, b) => a.versionTuple[1] - b.versionTuple[1] || (a.versionTuple[2] ?? 0) - (b.versionTuple[2] ?? 0));
-  const py = all.at(-1);
-  if (!py) throw new Error('no CPython 3.x found');
-  return py;
+export function newestPython() {
+  return pickPython({ override: 'MPWIRE_SOAK_PYTHON' });
 }
 
 /**
@@ -33,26 +20,18 @@ export async function newestPython() {
  * line starting with `prefix`; `lines` holds them all; `exit` resolves with the exit code.
  */
 export function startLines(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PYTHONUNBUFFERED: '1', ...env } });
   const lines = [];
   const waiters = [];
-  let buf = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      lines.push(l);
-      for (const w of [...waiters]) {
-        if (l.startsWith(w.prefix)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(l.slice(w.prefix.length).trim());
-        }
+  const onLine = (l) => {
+    lines.push(l);
+    for (const w of [...waiters]) {
+      if (l.startsWith(w.prefix)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(l.slice(w.prefix.length).trim());
       }
     }
-  });
+  };
+  const child = spawnLines(cmd, args, onLine, { stdin: 'pipe', env });
   const exit = new Promise((r) => child.on('exit', (code) => r(code)));
   return {
     child,

@@ -454,6 +454,10 @@ describe.each(pythons.map((p) => [label(p), p] as const))('CPython %s', (name, p
     }
   });
 
+  // Red Hat patched the raw-SHA256 handshake into its Python 3 builds only: on Python 2 the
+  // matrix cell reads n/a (recorded while collecting, not as a test) instead of staying unknown.
+  if (py.versionTuple[0] !== 3) matrix.set(name, 'RHEL dialect server', 'n/a');
+
   it('server killed mid-call', async () => {
     const srv = await startServer(py, 'tcp');
     try {
