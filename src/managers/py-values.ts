@@ -5,6 +5,10 @@
  * @module
  */
 import { ByteArray, FrozenSet, PyException, PyFloat, PyGlobal, PyObject, PySlice, Tuple, pyFloatRepr } from '../pickle/index.js';
+import { pyKey } from '../pickle/py-key.js';
+
+// pyKey belongs to the codec, whose declared enums key their values with it too; re-exported here.
+export { pyKey };
 
 /**
  * A builtin Python exception to throw from served methods (reaches Python as the real class).
@@ -17,9 +21,6 @@ import { ByteArray, FrozenSet, PyException, PyFloat, PyGlobal, PyObject, PySlice
 export function pyError(type: string, ...args: unknown[]): PyException {
   return new PyException('builtins', type, args);
 }
-
-const objectKeys = new WeakMap<object, number>();
-let nextObjectKey = 0;
 
 function isList(v: unknown): v is unknown[] {
   return Array.isArray(v) && !(v instanceof Tuple);
@@ -68,44 +69,6 @@ export function pyIndex(v: unknown, what = 'indices'): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'bigint') return Number(v);
   throw pyError('TypeError', `${what} must be integers or slices, not ${pyTypeName(v)}`);
-}
-
-/**
- * A string equal for keys Python considers equal (`1`, `1.0`, `True`); throws Python's
- * `TypeError: unhashable type` for lists, dicts, sets and bytearrays.
- * @example
- * ```ts
- * pyKey(1) === pyKey(true); // true, as in Python {1: 'a', True: 'b'} has one key
- * ```
- */
-export function pyKey(v: unknown): string {
-  if (v === null || v === undefined) return 'N';
-  switch (typeof v) {
-    case 'boolean':
-      return v ? 'i1' : 'i0';
-    case 'number':
-      return Number.isInteger(v) ? `i${v}` : `f${v}`;
-    case 'bigint':
-      return `i${v}`;
-    case 'string':
-      return JSON.stringify(v);
-    default:
-      break;
-  }
-  if (v instanceof PyFloat) return Number.isSafeInteger(v.value) || Object.is(v.value, -0) ? `i${v.value === 0 ? 0 : v.value}` : `f${v.value}`;
-  if (v instanceof ByteArray || isList(v) || v instanceof Map || (v instanceof Set && !(v instanceof FrozenSet))) {
-    throw pyError('TypeError', `unhashable type: '${pyTypeName(v)}'`);
-  }
-  if (v instanceof Uint8Array) return `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
-  if (v instanceof Tuple) return `t[${v.map(pyKey).join(',')}]`;
-  if (v instanceof FrozenSet) return `z[${[...v].map(pyKey).sort().join(',')}]`;
-  if (v instanceof PyGlobal) return `g${v.module}.${v.name}`;
-  if (typeof v === 'object' || typeof v === 'function') {
-    let k = objectKeys.get(v as object);
-    if (k === undefined) objectKeys.set(v as object, (k = nextObjectKey++));
-    return `o${k}`;
-  }
-  return `?${String(v)}`;
 }
 
 /**

@@ -11,15 +11,24 @@
  */
 import type { PyClassHook } from './loads.js';
 import { PyGlobal, PyObject, type Reducible, type Reduction, Tuple, pyReduce } from './model.js';
+import { pyKeyWith } from './py-key.js';
 
-/** A key equal for values Python's `==`/`hash` treat as one enum value (`1`, `1.0`, `True`). */
-function pyKeyOf(v: unknown): string {
-  if (typeof v === 'boolean') return `n${v ? 1 : 0}`;
-  if (typeof v === 'number' || typeof v === 'bigint') return `n${String(v)}`;
-  if (typeof v === 'string') return `s${v}`;
-  if (v === null || v === undefined) return 'none';
-  if (typeof v === 'object' && 'value' in v && typeof (v as { value: unknown }).value === 'number') return `n${String((v as { value: number }).value)}`;
-  return `o${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}`;
+/**
+ * The key a declared enum finds a member by its value with. Python compares enum values with `==`:
+ * hashable values follow {@link pyKeyWith}'s rules, so `1`, `1.0` and `True` find the same member.
+ * Enum values need not be hashable, and loads gives a tuple as a plain array unless `exact`, so a
+ * list is keyed like a tuple. Other objects, which pyKey knows only by identity, are keyed by their
+ * JSON text, so that a freshly decoded value still finds its member.
+ */
+function enumValueKey(v: unknown): string {
+  return pyKeyWith(v, enumObjectKey);
+}
+
+function enumObjectKey(o: object): string {
+  if (Array.isArray(o)) return `t[${Array.from(o, enumValueKey).join(',')}]`;
+  // A bytearray (the only Uint8Array that gets here) equals the bytes of the same content.
+  if (o instanceof Uint8Array) return enumValueKey(new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
+  return `j${JSON.stringify(o, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}`;
 }
 
 /**
@@ -97,13 +106,13 @@ export class PyEnumClass implements PyClassDeclaration {
       const member = new PyEnumMember(this, n, v);
       this.#byName.set(n, member);
       // An alias (a second name for a value) resolves to the first member, as in Python.
-      const key = pyKeyOf(v);
+      const key = enumValueKey(v);
       if (!this.#byValue.has(key)) this.#byValue.set(key, member);
     }
     this.hook = {
       create: (args) => {
         if (args.length !== 1) throw new Error(`${this.name}() takes one value, got ${args.length}`);
-        const member = this.#byValue.get(pyKeyOf(args[0]));
+        const member = this.#byValue.get(enumValueKey(args[0]));
         if (!member) throw new Error(`${String(args[0])} is not a valid ${this.name} (declared: ${[...this.#byName.keys()].join(', ')})`);
         return member;
       },
