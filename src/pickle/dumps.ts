@@ -20,6 +20,7 @@ import {
 } from './model.js';
 import { typedArrayReduction } from './numpy.js';
 import { DEFAULT_PROTOCOL, OP } from './opcodes.js';
+import { MAX_HASHED, StrMemo } from './str-memo.js';
 import { encodeLong, encodeUtf8Surrogatepass, isWellFormed, rawUnicodeEscapeEncode } from './text.js';
 
 /**
@@ -93,34 +94,58 @@ const utf8Write = (b: Buffer, s: string, off: number): number =>
 export function dumps(value: unknown, options: DumpsOptions = {}): Buffer {
   const protocol = options.protocol ?? DEFAULT_PROTOCOL;
   if (!Number.isInteger(protocol) || protocol < 0 || protocol > 5) throw new RangeError(`pickle protocol must be 0..5, not ${protocol}`);
-  const p = new Pickler(protocol, options);
+  // One scratch per call: a hook (reduce, persistentId, a class's reduction) may call dumps
+  // again while this call runs, and that call then works in fresh memory of its own.
+  const scratch = freeScratch ?? new Scratch();
+  freeScratch = undefined;
+  const p = new Pickler(protocol, options, scratch);
   try {
     return p.dump(value);
   } catch (e) {
     if (e instanceof PathError) throw new PicklingError(e.message, '$' + e.segments.join(''), { cause: e.causeErr });
     if (e instanceof RangeError) throw new PicklingError(`value too deep or too large: ${e.message}`, '$', { cause: e });
     throw e;
+  } finally {
+    scratch.release(p.outBuffer());
+    freeScratch = scratch;
   }
 }
 
+/** Output buffers up to this size are kept for the next call. */
+const KEEP_BUFFER = 1 << 20;
+
+/**
+ * Memory one pickler after another reuses: the output buffer (written, then copied out at its
+ * exact size) and the short-string memo. Fresh memory costs page faults on every first touch,
+ * and those were a fifth of `dumps` on records (bench/pickle dicts_10k: ~400 faults per call).
+ */
+class Scratch {
+  buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  readonly strs = new StrMemo();
+
+  /** Take back the buffer the pickler ended with (kept if not too big) and empty the memo. */
+  release(buf: Buffer): void {
+    if (buf.length <= KEEP_BUFFER && buf.length > this.buf.length) this.buf = buf;
+    this.strs.reset();
+  }
+}
+
+let freeScratch: Scratch | undefined;
+
 class Pickler {
-  private buf: Buffer = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private pos = 0;
   private readonly framing: boolean;
   private frameStart = -1;
   private memoCount = 0;
-  /**
-   * Memo indexes of objects (by identity) and of strings (by value) in one Map: strings never
-   * equal objects, and one table grows (rehashes, faults in fresh pages) once where two tables
-   * grew twice (bench/pickle dicts_10k and tuples_10k dumps, about 8% faster).
-   */
-  private readonly objMemo = new Map<object | string, number>();
-  private readonly strMemo: Map<object | string, number> = this.objMemo;
-  /** Strings in the memo Map, so that `objMemo.size - memoStrings` counts its objects (saveTuple). */
-  private memoStrings = 0;
+  /** Memo indexes of objects, by identity. */
+  private readonly objMemo = new Map<object, number>();
+  /** Memo indexes of strings, by value: short ones in the reused table, long ones in a Map. */
+  private readonly strMemo: StrMemo;
+  private longStrMemo: Map<string, number> | undefined;
   private readonly oneChar: Array<number | undefined> = [];
-  private readonly smallBytesMemo = new Map<string, number>();
-  private readonly globalMemo = new Map<string, number>();
+  private smallBytesMemoMap: Map<string, number> | undefined;
+  private globalMemoMap: Map<string, number> | undefined;
   private depth = 0;
   private readonly maxDepth: number;
   // The options object has the caller's shape: read its hooks once, not per object.
@@ -130,7 +155,10 @@ class Pickler {
   constructor(
     private readonly proto: number,
     private readonly opts: DumpsOptions,
+    scratch: Scratch,
   ) {
+    this.buf = scratch.buf;
+    this.strMemo = scratch.strs;
     this.framing = proto >= 4;
     this.maxDepth = opts.maxDepth ?? 2000;
     this.hasPersistentId = !!opts.persistentId;
@@ -148,7 +176,26 @@ class Pickler {
     this.ensure(1);
     this.buf[this.pos++] = OP.STOP;
     if (this.framing) this.closeFrame();
-    return this.buf.subarray(0, this.pos);
+    const n = this.pos;
+    // A buffer too big to keep as scratch is handed out as it is; otherwise the bytes are copied
+    // out at their exact size (small results come from Node's shared pool).
+    if (this.buf.length > KEEP_BUFFER) return this.buf.subarray(0, n);
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, 0, n);
+    return out;
+  }
+
+  /** The output buffer, for the scratch to keep once the call is over. */
+  outBuffer(): Buffer {
+    return this.buf;
+  }
+
+  private get smallBytesMemo(): Map<string, number> {
+    return (this.smallBytesMemoMap ??= new Map());
+  }
+
+  private get globalMemo(): Map<string, number> {
+    return (this.globalMemoMap ??= new Map());
   }
 
   // ---- output buffer and framing ------------------------------------------------------------
@@ -418,8 +465,8 @@ class Pickler {
   private saveStr(s: string, register: boolean): number {
     if (register) {
       // One-character strings (CPython singletons) use a small table instead of the Map.
-      const m = s.length === 1 && s.charCodeAt(0) < 256 ? this.oneChar[s.charCodeAt(0)] : this.strMemo.get(s);
-      if (m !== undefined) {
+      const m = s.length === 1 && s.charCodeAt(0) < 256 ? this.oneChar[s.charCodeAt(0)] : s.length <= MAX_HASHED ? this.strMemo.get(s) : this.longStrMemo?.get(s);
+      if (m !== undefined && m >= 0) {
         this.get(m);
         return m;
       }
@@ -473,10 +520,8 @@ class Pickler {
     const idx = this.memoizeWrite();
     if (register) {
       if (s.length === 1 && s.charCodeAt(0) < 256) this.oneChar[s.charCodeAt(0)] = idx;
-      else {
-        this.strMemo.set(s, idx);
-        this.memoStrings++;
-      }
+      else if (s.length <= MAX_HASHED) this.strMemo.insertMissed(s, idx);
+      else (this.longStrMemo ??= new Map()).set(s, idx);
     }
     return idx;
   }
@@ -570,7 +615,7 @@ class Pickler {
     }
     const short = this.proto >= 2 && n <= 3;
     if (!short) this.byte(OP.MARK);
-    const memoObjects = this.objMemo.size - this.memoStrings;
+    const memoObjects = this.objMemo.size;
     let i = 0;
     try {
       for (; i < n; i++) this.save(t[i]);
@@ -578,7 +623,7 @@ class Pickler {
       seg(e, `[${i}]`);
     }
     // Only an item that added objects to the memo can have reached (and memoized) the tuple itself.
-    const m = this.objMemo.size - this.memoStrings === memoObjects ? undefined : this.objMemo.get(t);
+    const m = this.objMemo.size === memoObjects ? undefined : this.objMemo.get(t);
     if (m !== undefined) {
       // The tuple was reached again through its own items: drop them and fetch it from the memo.
       if (short) for (let k = 0; k < n; k++) this.byte(OP.POP);
