@@ -115,6 +115,31 @@ function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
   else o[k] = v;
 }
 
+/** The internalized copy of `s` (the string V8 keeps once for property names). */
+function internString(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
+}
+
+/**
+ * `o[k] = v` for the key/value pairs `stack[i…n)`, whose keys are strings other than `__proto__`.
+ * The first eight pairs each have a store site of their own: records that share their keys in the
+ * same order (a list of dicts) then keep every site on one hidden-class transition, where a single
+ * site going over all keys is megamorphic (bench/pickle dicts_10k loads: 3.2 → 2.4 ms, with
+ * internHead(); a process that has decoded hundreds of dict shapes before pays about 7% more
+ * than the single site did: measured with 200 shapes).
+ */
+function storePairs(o: Record<string, unknown>, stack: unknown[], i: number, n: number): void {
+  if (i < n) o[stack[i] as string] = stack[i + 1];
+  if ((i += 2) < n) o[stack[i] as string] = stack[i + 1];
+  if ((i += 2) < n) o[stack[i] as string] = stack[i + 1];
+  if ((i += 2) < n) o[stack[i] as string] = stack[i + 1];
+  if ((i += 2) < n) o[stack[i] as string] = stack[i + 1];
+  if ((i += 2) < n) o[stack[i] as string] = stack[i + 1];
+  if ((i += 2) < n) o[stack[i] as string] = stack[i + 1];
+  if ((i += 2) < n) o[stack[i] as string] = stack[i + 1];
+  for (i += 2; i < n; i += 2) o[stack[i] as string] = stack[i + 1];
+}
+
 /**
  * Shrink the stack; popping a few items avoids V8 trimming the backing store on every batch, and
  * setting `length` is a runtime call (5% of bench/pickle nested_200 loads when TUPLE2 did it).
@@ -363,8 +388,24 @@ class Unpickler {
 
   /** Replace an existing entry. */
   private memoSet(idx: number, v: unknown): void {
+    if (idx < 256) this.internedHead[idx] = 0;
     if (idx < this.denseLen) (this.memo[Math.floor(idx / MEMO_CHUNK)] as unknown[])[idx % MEMO_CHUNK] = v;
     else this.memoSparse?.set(idx, v);
+  }
+
+  /**
+   * Per memo index below 256: 1 once the string there has been replaced by its interned copy.
+   * A string fetched again with BINGET is most often a dict key, and V8 can only give a store
+   * site one hidden-class transition when its key is an internalized string; the decoder's own
+   * strings are not, so every keyed store took the generic path (bench/pickle dicts_10k loads).
+   */
+  private readonly internedHead = new Uint8Array(256);
+
+  private internHead(i: number, v: string): string {
+    const k = internString(v);
+    this.memoHead[i] = k;
+    this.internedHead[i] = 1;
+    return k;
   }
 
   private memoGet(idx: number): unknown {
@@ -425,6 +466,14 @@ class Unpickler {
       for (let i = from; i < n; i += 2) target.set(stack[i], stack[i + 1]);
     } else if (isPlainDict(target)) {
       let i = from;
+      while (i < n && typeof stack[i] === 'string' && stack[i] !== '__proto__') i += 2;
+      if (i >= n) {
+        storePairs(target, stack, from, n);
+        truncate(stack, from);
+        return;
+      }
+      // A key that is not a string, or is __proto__: pair by pair (promote() makes the dict a Map).
+      i = from;
       for (; i < n; i += 2) {
         const k = stack[i];
         if (typeof k !== 'string') break;
@@ -669,7 +718,9 @@ class Unpickler {
             if (pos >= end) throw new Truncated(TRUNC);
             const i = buf[pos++] as number;
             const v = i < this.denseLen ? this.memoHead[i] : undefined;
-            stack.push(v !== undefined ? v : this.memoGet(i));
+            if (v === undefined) stack.push(this.memoGet(i));
+            else if (typeof v === 'string' && v.length > 1 && this.internedHead[i] !== 1) stack.push(this.internHead(i, v));
+            else stack.push(v);
             break;
           }
           case 0x6a: {
