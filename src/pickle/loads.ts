@@ -377,12 +377,13 @@ class Unpickler {
   /** Append at index denseLen (the caller counted the entry). */
   private memoAppend(v: unknown): void {
     let tail = this.memoTail;
-    if (tail.length === MEMO_CHUNK) {
-      tail = [];
+    if (this.denseLen > 0 && (this.denseLen & (MEMO_CHUNK - 1)) === 0) {
+      // Chunks after the first are full-sized at once: pickles that get here are big.
+      tail = new Array<unknown>(MEMO_CHUNK);
       this.memo.push(tail);
       this.memoTail = tail;
     }
-    tail.push(v);
+    tail[this.denseLen & (MEMO_CHUNK - 1)] = v;
     this.denseLen++;
   }
 
@@ -696,7 +697,12 @@ class Unpickler {
             if (stack.length <= floor) throw new Error(UNDERFLOW);
             const v = stack[stack.length - 1];
             // A dense memo just grows by one (bench/pickle dicts_10k); memoPut handles the rest.
-            if (this.memoCount === this.denseLen && this.memoCount < this.maxMemo && this.dictMemo === undefined) {
+            const n = this.denseLen;
+            if (this.memoCount === n && n < this.maxMemo && this.dictMemo === undefined && (n & (MEMO_CHUNK - 1)) !== 0) {
+              // Inside the current chunk: one store, no call (bench/pickle dicts_10k).
+              this.memoTail[n & (MEMO_CHUNK - 1)] = v;
+              this.memoCount = this.denseLen = n + 1;
+            } else if (this.memoCount === n && n < this.maxMemo && this.dictMemo === undefined) {
               this.memoCount++;
               this.memoAppend(v);
             } else this.memoPut(this.memoCount, v);
