@@ -154,14 +154,17 @@ function isPlainDict(o: unknown): o is Record<string, unknown> {
 
 /**
  * The capacity to give a list being filled (APPENDS) that needs `need` slots and has `len` items:
- * 4× its length, but no more than it will need if the `rest` of the input holds items as densely
- * as this batch (`items` in `bytes`): a 1M-item list then allocates ~1.3M slots instead of ~2M
- * with doubling, and fresh slots cost page faults (bench/pickle ints_1m, 23 → 18 ms). Never more
- * slots than input bytes left.
+ * `factor`× its length (64 when `bytes` is measured, 4 when it is a guess), but no more than it
+ * will need if the `rest` of the input holds items as densely as this batch (`items` in `bytes`).
+ * A 1M-item list then goes 1k → 64k → 1M slots: every slot
+ * of every intermediate array is touched once (filled with holes, then copied), and fresh memory
+ * costs a page fault per 4 KiB (1.7 µs each on this VM). With 4× steps it touched ~1.34M slots,
+ * with doubling ~2M (bench/pickle ints_1m: 23 → 18 → 10.8 ms). The 64× bound limits what a short
+ * list followed by a large payload over-allocates. Never more slots than input bytes left.
  */
-function listCapacity(len: number, need: number, items: number, bytes: number, rest: number): number {
+function listCapacity(len: number, need: number, items: number, bytes: number, rest: number, factor: number): number {
   const dense = need + Math.ceil((rest * items) / Math.max(1, bytes)) + 16;
-  return Math.max(need, Math.min(len * 4, dense, need + rest));
+  return Math.max(need, Math.min(len * factor, dense, need + rest));
 }
 
 /**
@@ -529,7 +532,7 @@ class Unpickler {
     if (p >= end || buf[p] !== 0x65 || (gl === undefined && c < 512)) return -1;
     let len = gl ?? target.length;
     const need = len + c;
-    if (need > target.length) target.length = listCapacity(len, need, c, p + 1 - pos, end - p - 1);
+    if (need > target.length) target.length = listCapacity(len, need, c, p + 1 - pos, end - p - 1, 64);
     for (let q = pos; q < p; ) {
       const op = buf[q];
       if (op === 0x4b) {
@@ -549,12 +552,15 @@ class Unpickler {
 
   /** Lists whose capacity is ahead of their length while they are being filled: list → real length. */
   private readonly growing = new Map<unknown[], number>();
+  /** Lists in `growing` filled by APPENDS: list → input position after its last batch. */
+  private appendsAt: Map<unknown[], number> | undefined;
 
   /** Give every list being filled its real length (before anything can observe the lists). */
   private settle(): void {
     if (this.growing.size === 0) return;
     for (const [list, len] of this.growing) list.length = len;
     this.growing.clear();
+    this.appendsAt?.clear();
   }
 
   private construct(callable: unknown, args: unknown, kind: ConstructKind, kwargs?: unknown): unknown {
@@ -791,9 +797,17 @@ class Unpickler {
                 // list can be observed (bench/pickle ints_1m: half the time of push()).
                 let len = gl ?? target.length;
                 const need = len + n - m;
-                if (need > target.length) target.length = listCapacity(len, need, n - m, start - lastMark, end - pos);
+                if (need > target.length) {
+                  // Items per byte from this list's previous batch when there was one; the first
+                  // batch may hold nested MARKs (records), so lastMark says little, and the
+                  // estimate gets a smaller bound.
+                  const at = this.appendsAt?.get(target);
+                  target.length =
+                    at === undefined ? listCapacity(len, need, n - m, start - lastMark, end - pos, 4) : listCapacity(len, need, n - m, start - at, end - pos, 64);
+                }
                 for (let i = m; i < n; i++) target[len++] = stack[i];
                 g.set(target, len);
+                (this.appendsAt ??= new Map()).set(target, pos);
               }
               truncate(stack, m);
             } else this.appends(stack, target, m);
