@@ -106,13 +106,35 @@ export function dumps(value: unknown, options: DumpsOptions = {}): Buffer {
     if (e instanceof RangeError) throw new PicklingError(`value too deep or too large: ${e.message}`, '$', { cause: e });
     throw e;
   } finally {
-    scratch.release(p.outBuffer());
+    scratch.release(p.outBuffer(), p.handedOut);
     freeScratch = scratch;
   }
 }
 
 /** Output buffers up to this size are kept for the next call. */
 const KEEP_BUFFER = 1 << 20;
+/**
+ * Bigger output buffers, up to this size, are held weakly for the next big call (the GC may take
+ * them), and results are copied out of them at their exact size. A buffer grown past this is
+ * handed out as it is: copying it would double the peak memory.
+ */
+const KEEP_BIG_BUFFER = 64 << 20;
+
+/**
+ * The last big output buffer, if the GC has not taken it and no pickler holds it. A big pickle
+ * written into fresh memory pays a page fault per 4 KiB for every buffer it grows through
+ * (1.7 µs each on this VM: bench/pickle ints_1m dumps wrote 4.8 MB through 2, 4 and 8 MB
+ * buffers); written into this one, only the copied-out result is fresh.
+ */
+let bigBuffer: WeakRef<Buffer> | undefined;
+
+/** Take the kept big buffer if it holds at least `size` bytes. */
+function takeBigBuffer(size: number): Buffer | undefined {
+  const b = bigBuffer?.deref();
+  if (b === undefined || b.length < size) return undefined;
+  bigBuffer = undefined;
+  return b;
+}
 
 /**
  * Memory one pickler after another reuses: the output buffer (written, then copied out at its
@@ -124,8 +146,10 @@ class Scratch {
   readonly strs = new StrMemo();
 
   /** Take back the buffer the pickler ended with (kept if not too big) and empty the memo. */
-  release(buf: Buffer): void {
-    if (buf.length <= KEEP_BUFFER && buf.length > this.buf.length) this.buf = buf;
+  release(buf: Buffer, handedOut: boolean): void {
+    if (buf.length <= KEEP_BUFFER) {
+      if (buf.length > this.buf.length) this.buf = buf;
+    } else if (!handedOut && !(((bigBuffer?.deref()?.length ?? 0) >= buf.length))) bigBuffer = new WeakRef(buf);
     this.strs.reset();
   }
 }
@@ -177,13 +201,19 @@ class Pickler {
     this.buf[this.pos++] = OP.STOP;
     if (this.framing) this.closeFrame();
     const n = this.pos;
-    // A buffer too big to keep as scratch is handed out as it is; otherwise the bytes are copied
-    // out at their exact size (small results come from Node's shared pool).
-    if (this.buf.length > KEEP_BUFFER) return this.buf.subarray(0, n);
+    // A buffer too big to keep is handed out as it is; otherwise the bytes are copied out at
+    // their exact size (small results come from Node's shared pool).
+    if (this.buf.length > KEEP_BIG_BUFFER) {
+      this.handedOut = true;
+      return this.buf.subarray(0, n);
+    }
     const out = Buffer.allocUnsafe(n);
     this.buf.copy(out, 0, 0, n);
     return out;
   }
+
+  /** Whether dump() returned a view of the output buffer itself (which then must not be reused). */
+  handedOut = false;
 
   /** The output buffer, for the scratch to keep once the call is over. */
   outBuffer(): Buffer {
@@ -204,7 +234,7 @@ class Pickler {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
-    const nb = Buffer.allocUnsafe(size);
+    const nb = (size > KEEP_BUFFER && size <= KEEP_BIG_BUFFER ? takeBigBuffer(size) : undefined) ?? Buffer.allocUnsafe(size);
     this.buf.copy(nb, 0, 0, this.pos);
     this.buf = nb;
   }
