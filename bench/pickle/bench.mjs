@@ -71,7 +71,6 @@ for (const name of names) {
   }
   rows.push(r);
 }
-rmSync(dir, { recursive: true, force: true });
 // Adversarial inputs from issue 3 (no CPython baseline): a 64 KiB LONG4 and 1M MARK/POP_MARK pairs.
 const long4 = Buffer.alloc(1 + 4 + 65536 + 1, 0x5a);
 long4[0] = 0x8b;
@@ -95,12 +94,46 @@ for (const [name, data] of [['long4_64k', long4], ['markpairs_1m', marks]]) {
   }
   rows.push(r);
 }
+// Small messages, timed per call: each decodes the exact bytes CPython wrote, and is encoded from
+// the exact-mode value (so a tuple stays a tuple).
+const small = [];
+for (const [minor, p] of byMinor) {
+  const out = execFileSync(p.path, [join(here, 'workloads.py'), dir, 'small'], { encoding: 'utf8' });
+  for (const line of out.trim().split('\n')) {
+    const r = JSON.parse(line);
+    let row = small.find((x) => x.name === r.name);
+    if (!row) {
+      const data = Buffer.from(r.hex, 'hex');
+      const value = loads(data, { exact: true });
+      const perCall = (f) => {
+        let b = Infinity;
+        for (let k = 0; k < 5; k++) {
+          const t = performance.now();
+          for (let i = 0; i < 100_000; i++) f();
+          b = Math.min(b, (performance.now() - t) / 100_000);
+        }
+        return b / 1000;
+      };
+      row = { name: r.name, size: data.length, loads: perCall(() => loads(data)), dumps: perCall(() => dumps(value)) };
+      small.push(row);
+    }
+    row[`py3.${minor}loads`] = r.loads;
+    row[`py3.${minor}dumps`] = r.dumps;
+  }
+}
+rmSync(dir, { recursive: true, force: true });
 const vers = Object.keys(py);
 console.log(`node ${process.version}; CPython ${vers.join(', ')} (C pickle); times are the best of repeated runs`);
 console.log('');
 console.log(['workload', 'bytes', 'mpwire loads', 'exact loads', 'mpwire dumps', ...vers.flatMap((v) => [`py${v} loads`, `py${v} dumps`]), 'pickleparser', 'JSON.parse', 'v8.deserialize'].join(' | '));
 for (const r of rows)
   console.log([r.name, r.size, fmt(r.loads), fmt(r.loadsExact), fmt(r.dumps), ...vers.flatMap((v) => [fmt(r[`py${v}loads`]), fmt(r[`py${v}dumps`])]), fmt(r.pickleparser), fmt(r.json), fmt(r.v8)].join(' | '));
+console.log('');
+const ns = (s) => (s === undefined ? '—' : `${(s * 1e9).toFixed(0)}ns`);
+console.log('Small messages, per call:');
+console.log(['message', 'bytes', 'mpwire loads', 'mpwire dumps', ...vers.flatMap((v) => [`py${v} loads`, `py${v} dumps`]), ...vers.flatMap((v) => [`loads vs ${v}`, `dumps vs ${v}`])].join(' | '));
+for (const r of small)
+  console.log([r.name, r.size, ns(r.loads), ns(r.dumps), ...vers.flatMap((v) => [ns(r[`py${v}loads`]), ns(r[`py${v}dumps`])]), ...vers.flatMap((v) => [ratio(r[`py${v}loads`], r.loads), ratio(r[`py${v}dumps`], r.dumps)])].join(' | '));
 console.log('');
 console.log('Ratios (>1 means mpwire is faster): CPython time / mpwire time');
 console.log(['workload', ...vers.flatMap((v) => [`loads vs ${v}`, `dumps vs ${v}`]), 'loads vs pickleparser', 'loads vs JSON.parse', 'loads vs v8.deserialize'].join(' | '));

@@ -208,7 +208,10 @@ class Pickler {
       return this.buf.subarray(0, n);
     }
     const out = Buffer.allocUnsafe(n);
-    this.buf.copy(out, 0, 0, n);
+    const b = this.buf;
+    // Small results byte by byte: Buffer#copy's argument handling costs more than the copy.
+    if (n <= 256) for (let i = 0; i < n; i++) out[i] = b[i] as number;
+    else b.copy(out, 0, 0, n);
     return out;
   }
 

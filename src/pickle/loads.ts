@@ -115,6 +115,22 @@ function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
   else o[k] = v;
 }
 
+/**
+ * Per memo index below 256, the generation (one per Unpickler) whose string there was replaced by
+ * its interned copy. Shared by all unpicklers, so a nested loads (from a hook) can overwrite the
+ * outer one's marks: that costs the outer one a second interning, never a wrong value.
+ */
+const internedAt = new Uint32Array(256);
+let internGenLast = 0;
+
+function nextInternGen(): number {
+  if (++internGenLast === 0x100000000) {
+    internedAt.fill(0);
+    internGenLast = 1;
+  }
+  return internGenLast;
+}
+
 /** The internalized copy of `s` (the string V8 keeps once for property names). */
 function internString(s: string): string {
   return Object.keys({ [s]: 0 })[0] ?? s;
@@ -213,7 +229,6 @@ class Unpickler {
   private pos = 0;
   private readonly end: number;
   private readonly exact: boolean;
-  private readonly encoding: string;
   private readonly maxDepth: number;
   private readonly maxMemo: number;
   private readonly maxLength: number;
@@ -249,7 +264,6 @@ class Unpickler {
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.end = this.buf.length;
     this.exact = opts.exact === true;
-    this.encoding = (opts.encoding ?? 'ASCII').toLowerCase().replace(/[-_]/g, '');
     this.maxDepth = opts.maxDepth ?? DEFAULT_LIMITS.maxDepth;
     this.maxMemo = opts.maxMemo ?? DEFAULT_LIMITS.maxMemo;
     this.maxLength = opts.maxLength ?? DEFAULT_LIMITS.maxLength;
@@ -339,7 +353,8 @@ class Unpickler {
   }
 
   private py2str(b: Buffer): unknown {
-    switch (this.encoding) {
+    // Normalized here, not per call: most pickles hold no Python 2 str.
+    switch ((this.opts.encoding ?? 'ASCII').toLowerCase().replace(/[-_]/g, '')) {
       case 'bytes':
         return b;
       case 'ascii': {
@@ -392,7 +407,7 @@ class Unpickler {
 
   /** Replace an existing entry. */
   private memoSet(idx: number, v: unknown): void {
-    if (idx < 256) this.internedHead[idx] = 0;
+    if (idx < 256) internedAt[idx] = 0;
     if (idx < this.denseLen) (this.memo[Math.floor(idx / MEMO_CHUNK)] as unknown[])[idx % MEMO_CHUNK] = v;
     else this.memoSparse?.set(idx, v);
   }
@@ -403,12 +418,12 @@ class Unpickler {
    * site one hidden-class transition when its key is an internalized string; the decoder's own
    * strings are not, so every keyed store took the generic path (bench/pickle dicts_10k loads).
    */
-  private readonly internedHead = new Uint8Array(256);
+  private readonly internGen = nextInternGen();
 
   private internHead(i: number, v: string): string {
     const k = internString(v);
     this.memoHead[i] = k;
-    this.internedHead[i] = 1;
+    internedAt[i] = this.internGen;
     return k;
   }
 
@@ -526,8 +541,7 @@ class Unpickler {
       else if (op === 0x4a && p + 5 <= end) p += 5;
       else break;
     }
-    const g = this.growing;
-    const gl = g.size === 0 ? undefined : g.get(target);
+    const gl = this.growing?.get(target);
     // Same rule as APPENDS: small batches keep push() (through the VM), big ones the capacity path.
     if (p >= end || buf[p] !== 0x65 || (gl === undefined && c < 512)) return -1;
     let len = gl ?? target.length;
@@ -546,18 +560,18 @@ class Unpickler {
         q += 5;
       }
     }
-    g.set(target, len);
+    (this.growing ??= new Map()).set(target, len);
     return p + 1;
   }
 
   /** Lists whose capacity is ahead of their length while they are being filled: list → real length. */
-  private readonly growing = new Map<unknown[], number>();
+  private growing: Map<unknown[], number> | undefined;
   /** Lists in `growing` filled by APPENDS: list → input position after its last batch. */
   private appendsAt: Map<unknown[], number> | undefined;
 
   /** Give every list being filled its real length (before anything can observe the lists). */
   private settle(): void {
-    if (this.growing.size === 0) return;
+    if (this.growing === undefined || this.growing.size === 0) return;
     for (const [list, len] of this.growing) list.length = len;
     this.growing.clear();
     this.appendsAt?.clear();
@@ -731,7 +745,7 @@ class Unpickler {
             const i = buf[pos++] as number;
             const v = i < this.denseLen ? this.memoHead[i] : undefined;
             if (v === undefined) stack.push(this.memoGet(i));
-            else if (typeof v === 'string' && v.length > 1 && this.internedHead[i] !== 1) stack.push(this.internHead(i, v));
+            else if (typeof v === 'string' && v.length > 1 && internedAt[i] !== this.internGen) stack.push(this.internHead(i, v));
             else stack.push(v);
             break;
           }
@@ -786,8 +800,7 @@ class Unpickler {
             const target = stack[m - 1];
             if (Array.isArray(target) && !(target instanceof Tuple)) {
               const n = stack.length;
-              const g = this.growing;
-              const gl = g.size === 0 ? undefined : g.get(target);
+              const gl = this.growing?.get(target);
               // Small batches (dict values, short lists) keep push(); CPython writes 1000-item batches
               // for big lists, which take the capacity path below (bench/pickle ints_1m).
               if (gl === undefined && n - m < 512) {
@@ -806,7 +819,7 @@ class Unpickler {
                     at === undefined ? listCapacity(len, need, n - m, start - lastMark, end - pos, 4) : listCapacity(len, need, n - m, start - at, end - pos, 64);
                 }
                 for (let i = m; i < n; i++) target[len++] = stack[i];
-                g.set(target, len);
+                (this.growing ??= new Map()).set(target, len);
                 (this.appendsAt ??= new Map()).set(target, pos);
               }
               truncate(stack, m);
@@ -819,11 +832,11 @@ class Unpickler {
             const v = stack.pop();
             const target = stack[stack.length - 1];
             if (Array.isArray(target) && !(target instanceof Tuple)) {
-              if (this.growing.size !== 0 && this.growing.has(target)) {
-                const len = this.growing.get(target) as number;
+              const len = this.growing?.get(target);
+              if (len !== undefined) {
                 if (len >= target.length) target.length = Math.max(len + 1, len * 2);
                 target[len] = v;
-                this.growing.set(target, len + 1);
+                this.growing?.set(target, len + 1);
               } else target.push(v);
             } else {
               stack.push(v);
