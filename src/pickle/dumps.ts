@@ -788,15 +788,19 @@ class Pickler {
     // Values are read with o[k]: Object.values() cost an extra array per dict (bench/pickle dicts_10k, ~9%).
     const keys = Object.keys(o);
     const n = keys.length;
-    let cache = this.keyCache[this.depth];
-    if (cache === undefined) {
-      // A depth's first object starts from a copy of the last cache used: nested records with the
-      // same keys then hit at every depth (bench/pickle nested_200).
-      const last = this.lastKeyCache;
-      cache = last ? { keys: last.keys.slice(), idx: last.idx.slice() } : { keys: [], idx: [] };
-      this.keyCache[this.depth] = cache;
+    // The last cache used serves while the first key matches (records, and nested records with
+    // the same keys, at any depth: bench/pickle dicts_10k and nested_200); otherwise this depth's
+    // own cache, so that records of two kinds nested in each other each keep theirs. Any cache
+    // is correct for any object: an entry is used only when its key is the same string.
+    let cache = this.lastKeyCache;
+    if (cache === undefined || cache.keys[0] !== keys[0]) {
+      cache = this.keyCache[this.depth];
+      if (cache === undefined) {
+        cache = { keys: [], idx: [] };
+        this.keyCache[this.depth] = cache;
+      }
+      this.lastKeyCache = cache;
     }
-    this.lastKeyCache = cache;
     let i = 0;
     let k = '';
     try {
