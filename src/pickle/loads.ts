@@ -116,11 +116,11 @@ function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
 }
 
 /**
- * Per memo index below 256, the generation (one per Unpickler) whose string there was replaced by
- * its interned copy. Shared by all unpicklers, so a nested loads (from a hook) can overwrite the
- * outer one's marks: that costs the outer one a second interning, never a wrong value.
+ * Per memo index of the first memo chunk, the generation (one per Unpickler) whose string there
+ * was replaced by its interned copy. Shared by all unpicklers, so a nested loads (from a hook) can
+ * overwrite the outer one's marks: that costs the outer one a second interning, never a wrong value.
  */
-const internedAt = new Uint32Array(256);
+const internedAt = new Uint32Array(MEMO_CHUNK);
 let internGenLast = 0;
 
 function nextInternGen(): number {
@@ -241,7 +241,7 @@ class Unpickler {
    * a remembered-set insert (bench/pickle dicts_10k: 40k memo entries).
    */
   private readonly memo: unknown[][] = [[]];
-  /** memo[0], for BINGET (indexes < 256). */
+  /** memo[0], for BINGET and LONG_BINGET below MEMO_CHUNK. */
   private readonly memoHead: unknown[] = this.memo[0] as unknown[];
   /** The chunk being filled. */
   private memoTail: unknown[] = this.memoHead;
@@ -407,16 +407,16 @@ class Unpickler {
 
   /** Replace an existing entry. */
   private memoSet(idx: number, v: unknown): void {
-    if (idx < 256) internedAt[idx] = 0;
+    if (idx < MEMO_CHUNK) internedAt[idx] = 0;
     if (idx < this.denseLen) (this.memo[Math.floor(idx / MEMO_CHUNK)] as unknown[])[idx % MEMO_CHUNK] = v;
     else this.memoSparse?.set(idx, v);
   }
 
   /**
-   * Per memo index below 256: 1 once the string there has been replaced by its interned copy.
-   * A string fetched again with BINGET is most often a dict key, and V8 can only give a store
-   * site one hidden-class transition when its key is an internalized string; the decoder's own
-   * strings are not, so every keyed store took the generic path (bench/pickle dicts_10k loads).
+   * This unpickler's mark in `internedAt`. A string fetched again from the memo is most often a
+   * dict key, and V8 can only give a store site one hidden-class transition when its key is an
+   * internalized string; the decoder's own strings are not, so every keyed store took the generic
+   * path (bench/pickle dicts_10k loads). Such a string is replaced by its interned copy once.
    */
   private readonly internGen = nextInternGen();
 
@@ -754,7 +754,11 @@ class Unpickler {
             if (pos + 4 > end) throw new Truncated(TRUNC);
             const idx = dv.getUint32(pos, true);
             pos += 4;
-            stack.push(this.memoGet(idx));
+            // As BINGET, for the keys of records that first appear after 256 memo entries.
+            const v = idx < this.denseLen && idx < MEMO_CHUNK ? this.memoHead[idx] : undefined;
+            if (v === undefined) stack.push(this.memoGet(idx));
+            else if (typeof v === 'string' && v.length > 1 && internedAt[idx] !== this.internGen) stack.push(this.internHead(idx, v));
+            else stack.push(v);
             break;
           }
           case 0x7d: // EMPTY_DICT
