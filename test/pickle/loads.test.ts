@@ -88,6 +88,39 @@ describe('loads: default (idiomatic JS) mode', () => {
   });
 });
 
+describe('loads: memoized dict keys', () => {
+  it('keys fetched from the memo keep their values when a PUT reuses the index, and in nested loads', () => {
+    // Protocol 2 with explicit BINPUT 0 twice: [{'ka': 1}, {'ka': 2}, {'kb': 3}, {'kb': 4}] where the
+    // second string is put at index 0 over the first.
+    const p = Buffer.concat([
+      hex('80025d28'), // PROTO 2, EMPTY_LIST, MARK
+      hex('7d'), hex('5802000000'), ascii('ka'), hex('7100'), hex('4b0173'), // {'ka': 1}, 'ka' -> memo 0
+      hex('7d'), hex('6800'), hex('4b0273'), // {memo[0]: 2}
+      hex('7d'), hex('5802000000'), ascii('kb'), hex('7100'), hex('4b0373'), // 'kb' put over memo 0
+      hex('7d'), hex('6800'), hex('4b0473'), // {memo[0]: 4}
+      hex('652e'), // APPENDS, STOP
+    ]);
+    expect(loads(p)).toEqual([{ ka: 1 }, { ka: 2 }, { kb: 3 }, { kb: 4 }]);
+    // A loads run from a class hook inside another loads shares the interning marks.
+    const inner = dumps([{ name: 'x' }, { name: 'y' }]);
+    class Marker {}
+    const outer = dumps([{ name: 'a' }, new Marker(), { name: 'b' }, { name: 'c' }], {
+      reduce: (o) => (o instanceof Marker ? { module: 'm', name: 'f', args: [1] } : undefined),
+    });
+    let nested = 0;
+    const got = loads(outer, {
+      findClass: () => {
+        expect(loads(inner)).toEqual([{ name: 'x' }, { name: 'y' }]);
+        nested++;
+        return undefined;
+      },
+    }) as unknown[];
+    expect(nested).toBe(1);
+    expect(got[0]).toEqual({ name: 'a' });
+    expect(got.slice(2)).toEqual([{ name: 'b' }, { name: 'c' }]);
+  });
+});
+
 describe('loads: exact mode', () => {
   it('keeps int vs float, tuple vs list, bytes vs bytearray, set vs frozenset', () => {
     const v = loads(
