@@ -167,7 +167,6 @@ class Pickler {
   /** Memo indexes of strings, by value: short ones in the reused table, long ones in a Map. */
   private readonly strMemo: StrMemo;
   private longStrMemo: Map<string, number> | undefined;
-  private readonly oneChar: Array<number | undefined> = [];
   private smallBytesMemoMap: Map<string, number> | undefined;
   private globalMemoMap: Map<string, number> | undefined;
   private depth = 0;
@@ -497,8 +496,7 @@ class Pickler {
   /** `register` false: the string is a fresh object in CPython (never shared), so it is written and memoized but not remembered. */
   private saveStr(s: string, register: boolean): number {
     if (register) {
-      // One-character strings (CPython singletons) use a small table instead of the Map.
-      const m = s.length === 1 && s.charCodeAt(0) < 256 ? this.oneChar[s.charCodeAt(0)] : s.length <= MAX_HASHED ? this.strMemo.get(s) : this.longStrMemo?.get(s);
+      const m = s.length <= MAX_HASHED ? this.strMemo.get(s) : this.longStrMemo?.get(s);
       if (m !== undefined && m >= 0) {
         this.get(m);
         return m;
@@ -552,8 +550,7 @@ class Pickler {
     }
     const idx = this.memoizeWrite();
     if (register) {
-      if (s.length === 1 && s.charCodeAt(0) < 256) this.oneChar[s.charCodeAt(0)] = idx;
-      else if (s.length <= MAX_HASHED) this.strMemo.insertMissed(s, idx);
+      if (s.length <= MAX_HASHED) this.strMemo.insertMissed(s, idx);
       else (this.longStrMemo ??= new Map()).set(s, idx);
     }
     return idx;
