@@ -252,9 +252,18 @@ class Pickler {
     if (start < 0) return;
     const len = this.pos - start - FRAME_HEADER;
     if (len >= FRAME_SIZE_MIN) {
-      this.buf[start] = OP.FRAME;
-      this.buf.writeUInt32LE(len >>> 0, start + 1);
-      this.buf.writeUInt32LE(Math.floor(len / 2 ** 32), start + 5);
+      const b = this.buf;
+      b[start] = OP.FRAME;
+      // Byte stores: writeUInt32LE's checks cost more than the stores on small messages.
+      b[start + 1] = len & 255;
+      b[start + 2] = (len >>> 8) & 255;
+      b[start + 3] = (len >>> 16) & 255;
+      b[start + 4] = (len >>> 24) & 255;
+      const hi = Math.floor(len / 2 ** 32);
+      b[start + 5] = hi & 255;
+      b[start + 6] = (hi >>> 8) & 255;
+      b[start + 7] = (hi >>> 16) & 255;
+      b[start + 8] = (hi >>> 24) & 255;
     } else {
       this.buf.copy(this.buf, start, start + FRAME_HEADER, this.pos);
       this.pos -= FRAME_HEADER;

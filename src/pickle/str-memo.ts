@@ -82,7 +82,10 @@ export class StrMemo {
 
   /** Forget every entry (O(1) but for clearing the string references, which are short). */
   reset(): void {
-    this.strs.fill('', 0, this.count);
+    const n = this.count;
+    // A loop for the few strings of a small message: fill() is a call that costs more than that.
+    if (n <= 32) for (let i = 0; i < n; i++) this.strs[i] = '';
+    else this.strs.fill('', 0, n);
     this.count = 0;
     if (this.mask + 1 > KEEP_SLOTS) {
       this.gens = new Uint32Array(INITIAL_SLOTS);
