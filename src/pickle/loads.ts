@@ -225,7 +225,7 @@ export function loads(data: Uint8Array, options: LoadsOptions = {}): unknown {
 
 class Unpickler {
   private readonly buf: Buffer;
-  private readonly dv: DataView;
+  private dataView: DataView | undefined;
   private pos = 0;
   private readonly end: number;
   private readonly exact: boolean;
@@ -261,7 +261,6 @@ class Unpickler {
     private readonly opts: LoadsOptions,
   ) {
     this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.end = this.buf.length;
     this.exact = opts.exact === true;
     this.maxDepth = opts.maxDepth ?? DEFAULT_LIMITS.maxDepth;
@@ -271,6 +270,11 @@ class Unpickler {
     this.maxIntBytes = opts.maxIntBytes ?? DEFAULT_LIMITS.maxIntBytes;
     this.buffers = opts.buffers ? opts.buffers[Symbol.iterator]() : undefined;
     this.copyBytes = opts.copyBytes === true;
+  }
+
+  /** A DataView of the input, made when a rare opcode first needs one. */
+  private get dv(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   private need(n: number): void {
@@ -661,7 +665,6 @@ class Unpickler {
 
   private run(): unknown {
     const buf = this.buf;
-    const dv = this.dv;
     const end = this.end;
     const exact = this.exact;
     const stack: unknown[] = [];
@@ -705,7 +708,7 @@ class Unpickler {
           case 0x58: {
             // BINUNICODE
             if (pos + 4 > end) throw new Truncated(TRUNC);
-            const n = dv.getUint32(pos, true);
+            const n = buf.readUInt32LE(pos);
             pos += 4;
             this.length(pos, n);
             stack.push(n <= 12 ? this.shortStr(pos, n) : this.str(pos, pos + n));
@@ -736,7 +739,7 @@ class Unpickler {
           case 0x72: // LONG_BINPUT
             if (pos + 4 > end) throw new Truncated(TRUNC);
             if (stack.length <= floor) throw new Error(UNDERFLOW);
-            this.memoPut(dv.getUint32(pos, true), stack[stack.length - 1]);
+            this.memoPut(buf.readUInt32LE(pos), stack[stack.length - 1]);
             pos += 4;
             break;
           case 0x68: {
@@ -752,7 +755,7 @@ class Unpickler {
           case 0x6a: {
             // LONG_BINGET
             if (pos + 4 > end) throw new Truncated(TRUNC);
-            const idx = dv.getUint32(pos, true);
+            const idx = buf.readUInt32LE(pos);
             pos += 4;
             // As BINGET, for the keys of records that first appear after 256 memo entries.
             const v = idx < this.denseLen && idx < MEMO_CHUNK ? this.memoHead[idx] : undefined;
@@ -783,7 +786,7 @@ class Unpickler {
             break;
           case 0x47: // BINFLOAT
             if (pos + 8 > end) throw new Truncated(TRUNC);
-            stack.push(exact ? new PyFloat(dv.getFloat64(pos, false)) : dv.getFloat64(pos, false));
+            stack.push(exact ? new PyFloat(buf.readDoubleBE(pos)) : buf.readDoubleBE(pos));
             pos += 8;
             break;
           case 0x88: // NEWTRUE
@@ -899,8 +902,8 @@ class Unpickler {
           case 0x95: {
             // FRAME
             if (pos + 8 > end) throw new Truncated(TRUNC);
-            const lo = dv.getUint32(pos, true);
-            const hi = dv.getUint32(pos + 4, true);
+            const lo = buf.readUInt32LE(pos);
+            const hi = buf.readUInt32LE(pos + 4);
             pos += 8;
             if (hi !== 0 || lo > end - pos) throw new Truncated('pickle data was truncated (FRAME)');
             break;
@@ -1021,7 +1024,7 @@ class Unpickler {
               n = buf[pos++] as number;
             } else if (op === 0x8b) {
               if (pos + 4 > end) throw new Truncated(TRUNC);
-              n = dv.getInt32(pos, true);
+              n = buf.readInt32LE(pos);
               pos += 4;
               if (n < 0) throw new Error('LONG pickle has negative byte count');
             } else {
