@@ -15,15 +15,15 @@ export function importDist(path) {
 /**
  * The CPython 3.x to run against. When the environment variable named by `override` is set, its
  * value is the interpreter's path; otherwise the first interpreter of series `prefer` (e.g. '3.12')
- * that was found, else the newest 3.x. Throws when no CPython 3.x is found.
+ * that was found and that `preferIf` accepts, else the newest 3.x. Throws when no CPython 3.x is found.
  */
-export async function pickPython({ override, prefer } = {}) {
+export async function pickPython({ override, prefer, preferIf = () => true } = {}) {
   const custom = override ? process.env[override] : undefined;
   if (custom) return { path: custom, version: 'custom' };
   const { findPythons } = await importDist('bridge/find-pythons.js');
   // findPythons() lists interpreters oldest first.
   const all = (await findPythons()).filter((p) => p.versionTuple[0] === 3);
-  const py = (prefer && all.find((p) => p.version.startsWith(`${prefer}.`))) || all.at(-1);
+  const py = (prefer && all.find((p) => p.version.startsWith(`${prefer}.`) && preferIf(p))) || all.at(-1);
   if (!py) throw new Error('no CPython 3.x found');
   return py;
 }

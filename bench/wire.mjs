@@ -10,18 +10,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EOFError, connect, listen } from '../dist/index.js';
-import { findPythons } from '../dist/bridge/find-pythons.js';
+import { pickPython } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLIENT = join(here, 'peers', 'wire_client.py');
 const QUICK = process.env.MPWIRE_BENCH_QUICK === '1';
 const REPEAT = QUICK ? 1 : 5;
-
-async function pickPython() {
-  if (process.env.MPWIRE_BENCH_PYTHON) return { path: process.env.MPWIRE_BENCH_PYTHON, version: 'custom' };
-  const all = await findPythons();
-  return all.find((p) => p.version.startsWith('3.11.') && p.source !== 'path') ?? all.filter((p) => p.versionTuple[0] === 3).at(-1);
-}
 
 // ---------------------------------------------------------------- servers
 
@@ -154,8 +148,8 @@ process.on('beforeExit', () => {
   }
 });
 
-const py = await pickPython();
-if (!py) throw new Error('no CPython 3 found');
+// A 3.11 that is not the system's (a build of our own, as the other benchmarks use), else the newest 3.x.
+const py = await pickPython({ override: 'MPWIRE_BENCH_PYTHON', prefer: '3.11', preferIf: (p) => p.source !== 'path' });
 const sizeName = (n) => (n >= 1 << 20 ? `${n >> 20} MiB` : n >= 1024 ? `${n >> 10} KiB` : `${n} B`);
 const workloads = [
   { kind: 'rtt', size: 64, n: QUICK ? 500 : 5000 },
