@@ -131,6 +131,15 @@ function nextInternGen(): number {
   return internGenLast;
 }
 
+const F64_BYTES = new Uint8Array(8);
+const F64_VIEW = new DataView(F64_BYTES.buffer);
+
+/** The big-endian float64 at `buf[pos…pos+8)` (the caller checked the bounds). */
+function readFloat64BE(buf: Buffer, pos: number): number {
+  for (let i = 0; i < 8; i++) F64_BYTES[i] = buf[pos + i] as number;
+  return F64_VIEW.getFloat64(0, false);
+}
+
 /** The internalized copy of `s` (the string V8 keeps once for property names). */
 function internString(s: string): string {
   return Object.keys({ [s]: 0 })[0] ?? s;
@@ -666,6 +675,8 @@ class Unpickler {
   private run(): unknown {
     const buf = this.buf;
     const end = this.end;
+    /** A DataView of the input, made at the first float of an input of 1 KiB or more (see BINFLOAT). */
+    let dv: DataView | undefined;
     const exact = this.exact;
     const stack: unknown[] = [];
     const marks: number[] = [];
@@ -786,7 +797,14 @@ class Unpickler {
             break;
           case 0x47: // BINFLOAT
             if (pos + 8 > end) throw new Truncated(TRUNC);
-            stack.push(exact ? new PyFloat(buf.readDoubleBE(pos)) : buf.readDoubleBE(pos));
+            // DataView.getFloat64 is inlined by the compiler, Buffer#readDoubleBE is a call (2x slower
+            // on 1M floats); in inputs under 1 KiB floats go through a shared 8-byte DataView
+            // instead of a DataView of the input, which would cost an allocation per small message.
+            let f: number;
+            if (dv !== undefined) f = dv.getFloat64(pos, false);
+            else if (end < 1024) f = readFloat64BE(buf, pos);
+            else f = (dv = this.dv).getFloat64(pos, false);
+            stack.push(exact ? new PyFloat(f) : f);
             pos += 8;
             break;
           case 0x88: // NEWTRUE
