@@ -795,7 +795,8 @@ class Unpickler {
             floor = stack.length;
             lastMark = pos;
             break;
-          case 0x47: // BINFLOAT
+          case 0x47: {
+            // BINFLOAT
             if (pos + 8 > end) throw new Truncated(TRUNC);
             // DataView.getFloat64 is inlined by the compiler, Buffer#readDoubleBE is a call (2x slower
             // on 1M floats); in inputs under 1 KiB floats go through a shared 8-byte DataView
@@ -807,6 +808,7 @@ class Unpickler {
             stack.push(exact ? new PyFloat(f) : f);
             pos += 8;
             break;
+          }
           case 0x88: // NEWTRUE
             stack.push(true);
             break;

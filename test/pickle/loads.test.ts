@@ -121,6 +121,20 @@ describe('loads: memoized dict keys', () => {
   });
 });
 
+describe('loads: floats', () => {
+  it('reads BINFLOAT the same in small inputs and in inputs of 1 KiB and more', () => {
+    const values = [0, -0, 1.5, -2.25e-308, 1e308, Number.MAX_VALUE, Number.MIN_VALUE, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.1 + 0.2];
+    const small = loads(dumps(values)) as number[];
+    expect(dumps(values).length).toBeLessThan(1024);
+    const big = loads(dumps([...values, ...Array.from({ length: 200 }, (_, i) => i + 0.5)])) as number[];
+    for (const got of [small, big.slice(0, values.length)]) {
+      got.forEach((v, i) => expect(Object.is(v, values[i])).toBe(true));
+    }
+    expect(big.slice(values.length)).toEqual(Array.from({ length: 200 }, (_, i) => i + 0.5));
+    expect(Number.isNaN(loads(dumps(Number.NaN)))).toBe(true);
+  });
+});
+
 describe('loads: exact mode', () => {
   it('keeps int vs float, tuple vs list, bytes vs bytearray, set vs frozenset', () => {
     const v = loads(
