@@ -20,8 +20,12 @@ export interface Codec {
   readonly name: string;
   /** Encode one value into one frame payload. */
   encode(value: unknown): Uint8Array;
-  /** Decode one complete frame payload. */
-  decode(frame: Uint8Array): unknown;
+  /**
+   * Decode one complete frame payload. `owned` is true when nothing else holds the frame's memory
+   * (a connection's `recv`: the frame is a fresh receive buffer), so the codec may write into it;
+   * called without it, a codec must leave `frame` as it is.
+   */
+  decode(frame: Uint8Array, owned?: boolean): unknown;
   /**
    * Optional: a per-connection instance. Codecs that keep state per peer (for example pickle's
    * `protocol: 'auto'`, which answers in the protocol the peer last sent) return a fresh codec here;

@@ -11,12 +11,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnPython } from '../../src/bridge/index.js';
-import { DType, NDArray, NDScalar, dis, dumps, loads, tuple } from '../../src/pickle/index.js';
+import { DType, NDArray, NDScalar, dis, dumps, loads, pickleCodec, tuple } from '../../src/pickle/index.js';
 import type { PythonInfo } from '../../src/bridge/find-pythons.js';
 import { interpreters, label } from '../harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PEER = join(HERE, 'peer.py');
+const SEND_PEER = join(HERE, 'send_peer.py');
 const VECTORS_DIR = join(HERE, '..', '..', 'test', 'pickle');
 
 function numpyVersion(py: PythonInfo): Promise<string | undefined> {
@@ -83,6 +84,36 @@ describe('NumPy interop', () => {
   });
 
   for (const { py, numpy } of withNumpy) {
+    it(`${label(py)} with NumPy ${numpy}: arrays received with conn.recv() are views on their frame, never copies`, async () => {
+      // A copy of a misaligned payload has a buffer of its own size; a view shares the frame's.
+      const receive = async (codec?: ReturnType<typeof pickleCodec>): Promise<{ arrays: number; copies: number }> => {
+        const child = await spawnPython([SEND_PEER], { python: py.path, env: { PYENV_VERSION: '' }, ...(codec ? { codec } : {}) });
+        let arrays = 0;
+        let copies = 0;
+        try {
+          for (;;) {
+            const v = await child.conn.recv();
+            if (v === 'END') break;
+            arrays++;
+            expect(v).toBeInstanceOf(NDArray);
+            const data = (v as NDArray<Float64Array>).data;
+            expect(data).toBeInstanceOf(Float64Array);
+            expect(Array.from(data)).toEqual(Array.from({ length: arrays }, (_, i) => i * 0.5 + arrays));
+            if (data.buffer.byteLength === data.byteLength) copies++;
+          }
+        } finally {
+          await child.close();
+        }
+        return { arrays, copies };
+      };
+      // By default the connection's frames are decoded in place: every array is a view.
+      expect(await receive()).toEqual({ arrays: 40, copies: 0 });
+      // With inPlace: false, the misaligned ones (some of the 40) are copied out.
+      const never = await receive(pickleCodec({ inPlace: false }));
+      expect(never.arrays).toBe(40);
+      expect(never.copies).toBeGreaterThan(0);
+    });
+
     it(`${label(py)} with NumPy ${numpy}: Python → Node → Python at protocols 2–5, and Node-made arrays`, async () => {
       const child = await spawnPython([PEER], { python: py.path, env: { PYTHONPATH: VECTORS_DIR, PYENV_VERSION: '' }, maxMessageSize: 2 ** 30 });
       try {

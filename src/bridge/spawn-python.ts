@@ -196,8 +196,8 @@ function bridgePickle(initial: 2 | 3 | 4): Codec {
     return {
       name: 'pickle',
       encode: (v) => (heard ? inner.encode(v) : dumps(v, { protocol: initial })),
-      decode: (f) => {
-        const v = inner.decode(f);
+      decode: (f, owned) => {
+        const v = inner.decode(f, owned);
         heard = true;
         return v;
       },

@@ -16,9 +16,15 @@ import { DEFAULT_PROTOCOL } from './opcodes.js';
  * const codec = pickleCodec({ protocol: 2, exact: true, encoding: 'bytes' });
  * ```
  */
-export interface PickleCodecOptions extends Omit<LoadsOptions, 'buffers'>, Omit<DumpsOptions, 'protocol'> {
+export interface PickleCodecOptions extends Omit<LoadsOptions, 'buffers' | 'inPlace'>, Omit<DumpsOptions, 'protocol'> {
   /** Protocol for sending; `'auto'` (default) answers in the protocol the peer last sent, 4 before anything arrived. */
   protocol?: 0 | 1 | 2 | 3 | 4 | 5 | 'auto';
+  /**
+   * May `decode` write into the frame (see {@link LoadsOptions.inPlace}): by default only frames a
+   * connection's `recv` hands over (`decode(frame, true)`), which belong to nobody else, so a
+   * misaligned NumPy payload becomes a view instead of a copy. `false`: never; `true`: every frame.
+   */
+  inPlace?: boolean;
 }
 
 /**
@@ -61,6 +67,8 @@ export interface PickleCodec extends Codec {
 export function pickleCodec(options: PickleCodecOptions = {}): PickleCodec {
   const fixed = options.protocol === undefined || options.protocol === 'auto' ? undefined : options.protocol;
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 0 || fixed > 5)) throw new RangeError(`pickle protocol must be 0..5 or 'auto'`);
+  // Frames the wire layer owns are decoded in place unless the caller said otherwise.
+  const ownedOptions: LoadsOptions = options.inPlace === undefined ? { ...options, inPlace: true } : options;
   const make = (): PickleCodec => {
     let peer: number | undefined;
     const codec: PickleCodec = {
@@ -71,8 +79,8 @@ export function pickleCodec(options: PickleCodecOptions = {}): PickleCodec {
       encode(value: unknown): Uint8Array {
         return dumps(value, { ...options, protocol: fixed ?? peer ?? DEFAULT_PROTOCOL });
       },
-      decode(frame: Uint8Array): unknown {
-        const v = loads(frame, options);
+      decode(frame: Uint8Array, owned?: boolean): unknown {
+        const v = loads(frame, owned === true ? ownedOptions : options);
         if (fixed === undefined) peer = detectProtocol(frame);
         return v;
       },

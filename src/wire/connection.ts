@@ -439,7 +439,8 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
    */
   async recv(options?: WaitOptions): Promise<unknown> {
     const frame = await this.recvBytes(undefined, options);
-    return this.codec.decode(frame);
+    // The frame is this call's alone (a view of a socket read or a buffer the decoder joined).
+    return this.codec.decode(frame, true);
   }
 
   /**

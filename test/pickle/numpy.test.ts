@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pyRepr } from '../../src/cli/repr.js';
-import { DType, NDArray, NDScalar, PyComplex, UnpicklingError, dis, dumps, loads, npScalar, tuple } from '../../src/pickle/index.js';
+import { DType, NDArray, NDScalar, PyComplex, UnpicklingError, dis, dumps, loads, npScalar, pickleCodec, tuple } from '../../src/pickle/index.js';
 
 interface Vector {
   name: string;
@@ -206,6 +206,26 @@ describe('zero copy', () => {
       expect(a.data.byteOffset % 8).toBe(0);
       expect(hex(a.bytes)).toBe(hex(rawOf(v)));
       expect(a.shape).toEqual([2, 3, 4]);
+    }
+  });
+
+  it('pickleCodec decodes in place only frames handed over as owned (a connection\'s recv), unless told otherwise', () => {
+    for (let j = 1; j < 8; j++) {
+      const off = (8 - (at % 8) + j) % 8;
+      const big = new Uint8Array(p.length + 16);
+      big.set(p, off);
+      const input = big.subarray(off, off + p.length);
+      const before = Buffer.from(input);
+      const copied = pickleCodec().decode(input) as NDArray<Float64Array>;
+      expect(Buffer.from(input).equals(before)).toBe(true);
+      expect(copied.data.buffer).not.toBe(big.buffer);
+      const never = pickleCodec({ inPlace: false }).decode(input, true) as NDArray<Float64Array>;
+      expect(Buffer.from(input).equals(before)).toBe(true);
+      expect(never.data.buffer).not.toBe(big.buffer);
+      const viewed = pickleCodec().decode(input, true) as NDArray<Float64Array>;
+      expect(viewed.data.buffer).toBe(big.buffer);
+      expect(viewed.data.byteOffset % 8).toBe(0);
+      expect(hex(viewed.bytes)).toBe(hex(rawOf(v)));
     }
   });
 
