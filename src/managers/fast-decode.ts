@@ -11,6 +11,7 @@
  * @module
  */
 import { OP, PyFloat, Tuple } from '../pickle/index.js';
+import { readFloat64BE } from '../pickle/float64.js';
 
 // Opcode values from the one opcode table (src/pickle/opcodes.ts).
 const { MARK, STOP, NONE, NEWTRUE, NEWFALSE, BININT, BININT1, BININT2, BINFLOAT, SHORT_BINUNICODE, BINUNICODE, MEMOIZE, BINGET, EMPTY_TUPLE, TUPLE, TUPLE1, TUPLE2, TUPLE3, EMPTY_DICT, PROTO, FRAME } = OP;
@@ -176,7 +177,7 @@ function run(frame: Uint8Array, exact: boolean, limits: FastDecodeLimits, modeFr
         break;
       case BINFLOAT: {
         if (modeFree || pos + 8 > end) return undefined;
-        const v = new DataView(frame.buffer, frame.byteOffset + pos, 8).getFloat64(0, false);
+        const v = readFloat64BE(frame, pos);
         stack.push(exact ? new PyFloat(v) : v);
         pos += 8;
         break;

@@ -9,6 +9,7 @@ import { resolveConstruct, mapPy2Global, type ConstructKind } from './known.js';
 import { ByteArray, FrozenSet, PyFloat, PyGlobal, PyObject, PyPersistentId, Tuple, pySetState } from './model.js';
 import { arrayPayload, takesArrayView } from './numpy.js';
 import { OP, OPCODE_BY_CODE } from './opcodes.js';
+import { readFloat64BE } from './float64.js';
 import { decodeLong, decodeUtf8Surrogatepass, escapeDecode, normalizeInt, rawUnicodeEscapeDecode } from './text.js';
 
 /**
@@ -129,15 +130,6 @@ function nextInternGen(): number {
     internGenLast = 1;
   }
   return internGenLast;
-}
-
-const F64_BYTES = new Uint8Array(8);
-const F64_VIEW = new DataView(F64_BYTES.buffer);
-
-/** The big-endian float64 at `buf[pos…pos+8)` (the caller checked the bounds). */
-function readFloat64BE(buf: Buffer, pos: number): number {
-  for (let i = 0; i < 8; i++) F64_BYTES[i] = buf[pos + i] as number;
-  return F64_VIEW.getFloat64(0, false);
 }
 
 /** The internalized copy of `s` (the string V8 keeps once for property names). */
