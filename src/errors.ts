@@ -30,6 +30,7 @@ export class MpwireError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
   }
+  /** The error's class name, e.g. `'AuthenticationError'`. */
   override get name(): string {
     return this.constructor.name;
   }

@@ -28,8 +28,11 @@ export interface ChildExit {
  * ```
  */
 export class ChildExitError extends MpwireError {
+  /** The child's exit code, or `null` when a signal ended it. */
   readonly exitCode: number | null;
+  /** The signal that ended the child, e.g. `'SIGKILL'`, or `null`. */
   readonly signal: NodeJS.Signals | null;
+  /** The child's process id, when known. */
   readonly pid: number | undefined;
   /** The last lines of the child's stderr (at most 20 lines / 8 KiB). */
   readonly stderrTail: string;

@@ -42,6 +42,7 @@ export type Handlers = Record<string, Handler>;
 export interface CallOptions {
   /** Keyword arguments for the Python handler. */
   kwargs?: Record<string, unknown>;
+  /** Aborting it rejects the call with `AbortError` (the late answer is dropped). */
   signal?: AbortSignal;
   /** Milliseconds before the call rejects with `TimeoutError` (the late answer is dropped). */
   timeout?: number;
@@ -154,7 +155,9 @@ export function remoteErrorFrom(info: unknown): RemoteError {
  * ```
  */
 export class RpcPeer implements AsyncDisposable {
+  /** The connection this peer reads and writes. */
   readonly conn: Connection;
+  /** The handlers the other end may call: a copy of `options.handlers`, extended by {@link handle}. */
   readonly handlers: Handlers;
   readonly #pending = new Map<number, Pending>();
   readonly #mapError: (err: unknown) => unknown | Promise<unknown>;
@@ -330,6 +333,7 @@ export class RpcPeer implements AsyncDisposable {
     this.conn.close();
   }
 
+  /** Closes the connection, as `close()` does; for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

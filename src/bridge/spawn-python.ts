@@ -77,6 +77,7 @@ export interface SpawnPythonOptions {
 export interface PythonChild extends AsyncDisposable {
   /** The Connection to the child (`Connection(int(os.environ['MPWIRE_FD']))` on its side). */
   readonly conn: Connection;
+  /** The child's process id. */
   readonly pid: number;
   /** The interpreter that runs it. */
   readonly python: { readonly path: string; readonly version: string };

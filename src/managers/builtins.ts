@@ -66,7 +66,9 @@ export const getValue: unique symbol = Symbol('mpwire.managers.getValue');
  * ```
  */
 export interface ServedObject {
+  /** Run Python method `method`; the result (or a promise of it) is the reply, a thrown `PyException` the error reply. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown;
+  /** The value `#GETVALUE` (`proxy._getvalue()`) sends; without it the object itself is sent. */
   [getValue]?(): unknown;
   /** Python `repr()`, used by the `__repr__`/`__str__` fallbacks and `debug_info`. */
   pyRepr(): string;
@@ -82,6 +84,7 @@ export interface ServedObject {
  * ```
  */
 export class CallAborted extends Error {
+  /** Always `'CallAborted'`. */
   override name = 'CallAborted';
 }
 
@@ -234,33 +237,41 @@ export class PyDict implements ServedObject {
     this.update(args, kwargs);
   }
 
+  /** Number of entries. */
   get size(): number {
     return this.#entries.size;
   }
+  /** The keys, in insertion order. */
   keys(): unknown[] {
     return [...this.#entries.values()].map((e) => e[0]);
   }
+  /** Whether `k` is a key, with Python key equality (`key in d`). */
   has(k: unknown): boolean {
     return this.#entries.has(pyKey(k));
   }
+  /** `d[k]`; throws a Python `KeyError` when missing. */
   get(k: unknown): unknown {
     const e = this.#entries.get(pyKey(k));
     if (!e) throw pyError('KeyError', k);
     return e[1];
   }
+  /** `d[k] = v`; an existing entry keeps its original key object, as in Python. */
   set(k: unknown, v: unknown): void {
     const key = pyKey(k);
     const e = this.#entries.get(key);
     if (e) e[1] = v;
     else this.#entries.set(key, [k, v]);
   }
+  /** `del d[k]`; throws a Python `KeyError` when missing. */
   delete(k: unknown): void {
     if (!this.#entries.delete(pyKey(k))) throw pyError('KeyError', k);
   }
+  /** A new Map of the entries, in insertion order. */
   toMap(): Map<unknown, unknown> {
     return new Map([...this.#entries.values()]);
   }
 
+  /** `d.update(other, **kwargs)`: `other` is a Map, a PyDict, a plain object or an iterable of pairs; then `kwargs`. */
   update(args: unknown[], kwargs: Record<string, unknown>): void {
     if (args.length > 1) throw pyError('TypeError', `update expected at most 1 argument, got ${args.length}`);
     const other = args[0];
@@ -278,6 +289,7 @@ export class PyDict implements ServedObject {
     for (const [k, v] of Object.entries(kwargs)) this.set(k, v);
   }
 
+  /** Serves one `dict` method called through a proxy, with CPython's arguments, results and exceptions. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
     switch (method) {
       case '__getitem__':
@@ -366,6 +378,7 @@ export class PyDict implements ServedObject {
         return unknownMethod(this, method);
     }
   }
+  /** What `#GETVALUE` sends: a Map of the entries (a Python `dict`). */
   [getValue](): unknown {
     return this.toMap();
   }
@@ -385,11 +398,13 @@ export class PyDict implements ServedObject {
  * ```
  */
 export class PyList implements ServedObject {
+  /** The list's items. */
   items: unknown[];
   constructor(args: unknown[] = []) {
     this.items = args.length ? iterate(args[0]) : [];
   }
 
+  /** Serves one `list` method called through a proxy, with CPython's arguments, results and exceptions. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
     const items = this.items;
     switch (method) {
@@ -508,6 +523,7 @@ export class PyList implements ServedObject {
         return unknownMethod(this, method);
     }
   }
+  /** What `#GETVALUE` sends: the items (a Python `list`). */
   [getValue](): unknown {
     return this.items;
   }
@@ -648,12 +664,15 @@ export class PySet implements ServedObject {
     if (args.length > 1) throw pyError('TypeError', `set expected at most 1 argument, got ${args.length}`);
     if (args.length) this.#items = setOf(args[0]);
   }
+  /** Number of items. */
   get size(): number {
     return this.#items.size;
   }
+  /** The items, in insertion order. */
   values(): unknown[] {
     return [...this.#items.values()];
   }
+  /** A new JS Set of the items. */
   toSet(): Set<unknown> {
     return new Set(this.#items.values());
   }
@@ -664,6 +683,7 @@ export class PySet implements ServedObject {
     return setOf(v);
   }
 
+  /** Serves one `set` method or operator called through a proxy, with CPython's arguments, results and exceptions. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
     const items = this.#items;
     const union = (others: Map<string, unknown>[]): Map<string, unknown> => {
@@ -782,6 +802,7 @@ export class PySet implements ServedObject {
         return unknownMethod(this, method);
     }
   }
+  /** What `#GETVALUE` sends: a Set of the items (a Python `set`). */
   [getValue](): unknown {
     return this.toSet();
   }
@@ -801,7 +822,9 @@ export class PySet implements ServedObject {
  */
 export class PyIterator implements ServedObject {
   #i = 0;
+  /** @param items The items it yields, in order. */
   constructor(readonly items: unknown[]) {}
+  /** `__next__`/`next`/`send` return the next item (`StopIteration` at the end); `close` and `throw` end the iteration. */
   [serveCall](method: string): unknown {
     switch (method) {
       case '__next__':
@@ -835,7 +858,9 @@ export class PyIterator implements ServedObject {
  * ```
  */
 export class PyQueue implements ServedObject {
+  /** The queued items, oldest first. */
   readonly items: unknown[] = [];
+  /** Largest number of items; `0` (the default) means unbounded, as in `queue.Queue`. */
   readonly maxsize: number;
   #unfinished = 0;
   readonly #changed = new Set<Wake>();
@@ -856,6 +881,7 @@ export class PyQueue implements ServedObject {
     return waitUntil(cond, this.#changed, t, ctx.signal);
   }
 
+  /** `q.get(block, timeout)`: takes the oldest item, waiting up to `timeout` seconds (`null`: forever) when `block` is truthy; throws `queue.Empty`. */
   async get(block: unknown, timeout: unknown, ctx: CallContext): Promise<unknown> {
     let item: unknown;
     const take = (): boolean => {
@@ -869,6 +895,7 @@ export class PyQueue implements ServedObject {
     return item;
   }
 
+  /** `q.put(item, block, timeout)`: appends `item`, waiting for room as `get` waits for an item; throws `queue.Full`. */
   async put(item: unknown, block: unknown, timeout: unknown, ctx: CallContext): Promise<null> {
     const put = (): boolean => {
       if (this.#full()) return false;
@@ -882,6 +909,7 @@ export class PyQueue implements ServedObject {
     return null;
   }
 
+  /** Serves one `queue.Queue` method (`get`, `put`, `task_done`, `join`, …) called through a proxy. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
     switch (method) {
       case 'get':
@@ -908,6 +936,7 @@ export class PyQueue implements ServedObject {
         return unknownMethod(this, method);
     }
   }
+  /** Throws the `TypeError` CPython's `_getvalue()` raises for a queue (a lock cannot be pickled). */
   [getValue](): unknown {
     throw pyError('TypeError', "cannot pickle '_thread.lock' object");
   }
@@ -926,10 +955,12 @@ export class PyQueue implements ServedObject {
  * ```
  */
 export class PyNamespace implements ServedObject {
+  /** The namespace's attributes, by name. */
   readonly attrs = new Map<string, unknown>();
   constructor(_args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
     for (const [k, v] of Object.entries(kwargs)) this.attrs.set(k, v);
   }
+  /** Serves `__getattribute__`, `__setattr__` and `__delattr__` called through a NamespaceProxy. */
   [serveCall](method: string, args: unknown[]): unknown {
     const name = String(args[0]);
     switch (method) {
@@ -947,6 +978,7 @@ export class PyNamespace implements ServedObject {
         return unknownMethod(this, method);
     }
   }
+  /** What `#GETVALUE` sends: a `multiprocessing.managers.Namespace` with these attributes. */
   [getValue](): unknown {
     return new Reduced({ module: MANAGERS_MODULE, name: 'Namespace', args: [], via: 'newobj', state: new Map(this.attrs) });
   }
@@ -964,12 +996,15 @@ export class PyNamespace implements ServedObject {
  * ```
  */
 export class PyValue implements ServedObject {
+  /** The typecode given at creation (stored, not checked). */
   typecode: unknown;
+  /** The current value. */
   value: unknown;
   constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
     this.typecode = arg(args, kwargs, 0, 'typecode');
     this.value = arg(args, kwargs, 1, 'value');
   }
+  /** Serves `get()` and `set(value)` called through a ValueProxy. */
   [serveCall](method: string, args: unknown[]): unknown {
     switch (method) {
       case 'get':
@@ -981,6 +1016,7 @@ export class PyValue implements ServedObject {
         return unknownMethod(this, method);
     }
   }
+  /** What `#GETVALUE` sends: a `multiprocessing.managers.Value` with this typecode and value. */
   [getValue](): unknown {
     const state = new Map<string, unknown>([
       ['_typecode', this.typecode],
@@ -1001,7 +1037,9 @@ export class PyValue implements ServedObject {
  * ```
  */
 export class PyArray implements ServedObject {
+  /** The `array` typecode, e.g. `'d'` (stored, not checked). */
   readonly typecode: string;
+  /** The array's items. */
   readonly items: unknown[];
   constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
     this.typecode = String(arg(args, kwargs, 0, 'typecode'));
@@ -1012,6 +1050,7 @@ export class PyArray implements ServedObject {
     const typecode = this.typecode;
     return new Reduced({ module: 'array', name: 'array', args: [typecode, items] });
   }
+  /** Serves `__len__` and item/slice get and set called through an ArrayProxy. */
   [serveCall](method: string, args: unknown[]): unknown {
     switch (method) {
       case '__getslice__':
@@ -1038,6 +1077,7 @@ export class PyArray implements ServedObject {
         return unknownMethod(this, method);
     }
   }
+  /** What `#GETVALUE` sends: a copy that pickles as `array.array(typecode, items)`. */
   [getValue](): unknown {
     return this.#array(this.items.slice());
   }
@@ -1079,8 +1119,10 @@ function lockTimeout(args: unknown[], kwargs: Record<string, unknown>): number |
  * ```
  */
 export class PyLock implements ConditionLock {
+  /** True while the lock is held. */
   locked = false;
   readonly #waiters = new Set<Wake>();
+  /** Acquire, waiting up to `timeout` seconds (`null`: forever, `0`: try once); resolves false on timeout. */
   async acquireFor(ctx: CallContext, timeout: number | null): Promise<boolean> {
     const take = (): boolean => {
       if (this.locked) return false;
@@ -1089,11 +1131,13 @@ export class PyLock implements ConditionLock {
     };
     return waitUntil(take, this.#waiters, timeout, ctx.signal);
   }
+  /** Release and wake waiters; throws a Python `RuntimeError` when not locked. */
   release(): void {
     if (!this.locked) throw pyError('RuntimeError', 'release unlocked lock');
     this.locked = false;
     wakeAll(this.#waiters);
   }
+  /** Whether the lock is held (a Lock has no owner, so held by anyone counts). */
   ownedBy(): boolean {
     return this.locked;
   }
@@ -1101,9 +1145,11 @@ export class PyLock implements ConditionLock {
     this.release();
     return 1;
   }
+  /** Re-acquire after a `Condition.wait`, waiting as long as it takes. */
   async restore(ctx: CallContext): Promise<void> {
     await this.acquireFor(ctx, null);
   }
+  /** Serves `acquire(blocking, timeout)`, `release()` and `locked()` called through an AcquirerProxy. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
     switch (method) {
       case 'acquire':
@@ -1130,9 +1176,12 @@ export class PyLock implements ConditionLock {
  * ```
  */
 export class PyRLock implements ConditionLock {
+  /** The `CallContext.channel` that holds the lock, or `undefined` when it is free. */
   owner: number | undefined;
+  /** Recursion level: acquires by the owner not yet released (`0`: free). */
   count = 0;
   readonly #waiters = new Set<Wake>();
+  /** Acquire for `ctx.channel`: at once when it already owns the lock, else wait up to `timeout` seconds (`null`: forever, `0`: try once); resolves false on timeout. */
   async acquireFor(ctx: CallContext, timeout: number | null): Promise<boolean> {
     if (this.owner === ctx.channel) {
       this.count++;
@@ -1146,6 +1195,7 @@ export class PyRLock implements ConditionLock {
     };
     return waitUntil(take, this.#waiters, timeout, ctx.signal);
   }
+  /** Release one level, waking waiters when free; throws a Python `RuntimeError` unless `ctx.channel` owns it. */
   release(ctx: CallContext): void {
     if (this.owner !== ctx.channel || this.count === 0) throw pyError('RuntimeError', 'cannot release un-acquired lock');
     if (--this.count === 0) {
@@ -1153,6 +1203,7 @@ export class PyRLock implements ConditionLock {
       wakeAll(this.#waiters);
     }
   }
+  /** Whether `ctx.channel` holds the lock. */
   ownedBy(ctx: CallContext): boolean {
     return this.count > 0 && this.owner === ctx.channel;
   }
@@ -1163,11 +1214,12 @@ export class PyRLock implements ConditionLock {
     wakeAll(this.#waiters);
     return n;
   }
+  /** Re-acquire after a `Condition.wait` and set the recursion level back to `saved`. */
   async restore(ctx: CallContext, saved: number): Promise<void> {
     await this.acquireFor(ctx, null);
     this.count = saved;
   }
-  /** The owner's connection closed: free the lock, as a dead thread's RLock is of no use. */
+  /** Serves `acquire(blocking, timeout)` and `release()` called through an AcquirerProxy. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
     switch (method) {
       case 'acquire':
@@ -1193,18 +1245,21 @@ export class PyRLock implements ConditionLock {
  * ```
  */
 export class PySemaphore implements ServedObject {
+  /** The counter: how many acquires succeed before one has to wait. */
   value: number;
   readonly #initial: number;
   readonly #waiters = new Set<Wake>();
   constructor(
     args: unknown[] = [],
     kwargs: Record<string, unknown> = {},
+    /** True for a BoundedSemaphore: a release above the initial value throws `ValueError`. */
     readonly bounded = false,
   ) {
     this.value = pyIndex(arg(args, kwargs, 0, 'value', 1), 'value');
     if (this.value < 0) throw pyError('ValueError', 'semaphore initial value must be >= 0');
     this.#initial = this.value;
   }
+  /** `s.acquire(blocking=True, timeout=None)`: decrements the counter, waiting while it is 0; resolves false on timeout or a failed non-blocking try. */
   async acquire(args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): Promise<boolean> {
     const blocking = pyTruthy(arg(args, kwargs, 0, 'blocking', true));
     const t = pySeconds(arg(args, kwargs, 1, 'timeout', null));
@@ -1216,12 +1271,14 @@ export class PySemaphore implements ServedObject {
     };
     return waitUntil(take, this.#waiters, blocking ? t : 0, ctx.signal);
   }
+  /** `s.release(n)`: adds `n` and wakes waiters; throws `ValueError` when `n < 1` or a bounded semaphore would exceed its initial value. */
   release(n: number): void {
     if (n < 1) throw pyError('ValueError', 'n must be one or more');
     if (this.bounded && this.value + n > this.#initial) throw pyError('ValueError', 'Semaphore released too many times');
     this.value += n;
     wakeAll(this.#waiters);
   }
+  /** Serves `acquire(blocking, timeout)` and `release(n)` called through an AcquirerProxy. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
     switch (method) {
       case 'acquire':
@@ -1246,6 +1303,7 @@ export class PySemaphore implements ServedObject {
  * ```
  */
 export class PyCondition implements ServedObject {
+  /** The underlying lock: the served Lock/RLock given, else a new PyRLock. */
   readonly lock: ConditionLock;
   readonly #waiters: Array<{ wake(): void }> = [];
   constructor(lock?: unknown) {
@@ -1253,6 +1311,10 @@ export class PyCondition implements ServedObject {
     const l = lock && typeof lock === 'object' && 'referent' in lock ? (lock as { referent: unknown }).referent : lock;
     this.lock = l instanceof PyLock || l instanceof PyRLock ? l : new PyRLock();
   }
+  /**
+   * `c.wait(timeout)`: release the lock fully, wait for a notify or `timeout` seconds (`null`: forever),
+   * then re-acquire; resolves true when notified. Throws `RuntimeError` unless the caller holds the lock.
+   */
   async wait(timeout: number | null, ctx: CallContext): Promise<boolean> {
     if (!this.lock.ownedBy(ctx)) throw pyError('RuntimeError', 'cannot wait on un-acquired lock');
     const saved = this.lock.releaseAll(ctx);
@@ -1289,10 +1351,12 @@ export class PyCondition implements ServedObject {
     }
     return notified;
   }
+  /** `c.notify(n)`: wake up to `n` waiters, oldest first; throws `RuntimeError` unless the caller holds the lock. */
   notify(n: number, ctx: CallContext): void {
     if (!this.lock.ownedBy(ctx)) throw pyError('RuntimeError', 'cannot notify on un-acquired lock');
     for (const w of this.#waiters.slice(0, n)) w.wake();
   }
+  /** Serves `acquire`, `release`, `wait`, `notify` and `notify_all` called through a ConditionProxy. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
     switch (method) {
       case 'acquire':
@@ -1325,8 +1389,10 @@ export class PyCondition implements ServedObject {
  * ```
  */
 export class PyEvent implements ServedObject {
+  /** The internal flag: true once set, until cleared. */
   flag = false;
   readonly #waiters = new Set<Wake>();
+  /** Serves `is_set`, `set`, `clear` and `wait(timeout)` called through an EventProxy. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
     switch (method) {
       case 'is_set':
@@ -1362,9 +1428,13 @@ function brokenBarrier(): PyException {
  * ```
  */
 export class PyBarrier implements ServedObject {
+  /** Number of parties that must call `wait` to pass the barrier. */
   readonly parties: number;
+  /** Default `wait` timeout in seconds (`null`: none). */
   readonly timeout: number | null;
+  /** Parties waiting now (Python's `n_waiting`). */
   count = 0;
+  /** True once the barrier is broken (abort, timeout, a waiter gone), until `reset`. */
   broken = false;
   #generation = 0;
   readonly #brokenGenerations = new Set<number>();
@@ -1381,6 +1451,10 @@ export class PyBarrier implements ServedObject {
     this.#brokenGenerations.add(this.#generation);
     wakeAll(this.#waiters);
   }
+  /**
+   * `b.wait(timeout)` (seconds; `null`: the barrier's default): resolves with this caller's arrival index
+   * once all parties arrived; throws `threading.BrokenBarrierError` when the barrier is or becomes broken, a timeout included.
+   */
   async wait(timeout: number | null, ctx: CallContext): Promise<number> {
     if (this.broken) throw brokenBarrier();
     const gen = this.#generation;
@@ -1406,6 +1480,7 @@ export class PyBarrier implements ServedObject {
     if (this.#brokenGenerations.has(gen)) throw brokenBarrier();
     return index;
   }
+  /** Serves `wait`, `abort`, `reset` and reads of `parties`, `n_waiting` and `broken` called through a BarrierProxy. */
   [serveCall](method: string, args: unknown[], kwargs: Record<string, unknown>, ctx: CallContext): unknown {
     switch (method) {
       case 'wait':

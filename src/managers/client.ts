@@ -111,6 +111,7 @@ function isTcp(address: Address): address is [string, number] {
 export class ManagerClient implements AsyncDisposable, ProxyHost {
   /** The address this client connects to (also written into every token). */
   readonly address: Address;
+  /** The serializer used on every connection (`options.serializer`, default `'pickle'`). */
   readonly serializer: Serializer;
   readonly #options: ManagerOptions;
   readonly #codec: ManagerCodec;
@@ -310,6 +311,7 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
     this.#dedicated.clear();
   }
 
+  /** Closes the client, as `close()` does; for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -499,15 +501,19 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   Array<T = unknown>(typecode: string, sequence: Iterable<T>, options?: WaitOptions): Promise<ArrayProxy<T>> {
     return this.create('Array', [typecode, Array.from(sequence)], undefined, { ...options, proxyType: ArrayProxy as ProxyClass<ArrayProxy<T>> });
   }
+  /** `SyncManager.Lock()`. */
   Lock(options?: WaitOptions): Promise<AcquirerProxy> {
     return this.create('Lock', [], undefined, { ...options, proxyType: AcquirerProxy });
   }
+  /** `SyncManager.RLock()`. */
   RLock(options?: WaitOptions): Promise<AcquirerProxy> {
     return this.create('RLock', [], undefined, { ...options, proxyType: AcquirerProxy });
   }
+  /** `SyncManager.Semaphore(value)`; `value` defaults to 1. */
   Semaphore(value = 1, options?: WaitOptions): Promise<AcquirerProxy> {
     return this.create('Semaphore', [value], undefined, { ...options, proxyType: AcquirerProxy });
   }
+  /** `SyncManager.BoundedSemaphore(value)`; `value` defaults to 1. */
   BoundedSemaphore(value = 1, options?: WaitOptions): Promise<AcquirerProxy> {
     return this.create('BoundedSemaphore', [value], undefined, { ...options, proxyType: AcquirerProxy });
   }
@@ -515,6 +521,7 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   Condition(lock?: AcquirerProxy, options?: WaitOptions): Promise<ConditionProxy> {
     return this.create('Condition', lock ? [lock] : [], undefined, { ...options, proxyType: ConditionProxy });
   }
+  /** `SyncManager.Event()`. */
   Event(options?: WaitOptions): Promise<EventProxy> {
     return this.create('Event', [], undefined, { ...options, proxyType: EventProxy });
   }

@@ -38,9 +38,11 @@ export type ProxyHook = (ref: ProxyReference) => unknown;
  * ```
  */
 export interface ManagerCodec {
+  /** The serializer this codec speaks. */
   readonly serializer: Serializer;
   /** Pickle protocol used by `encode` (ignored by xmlrpclib). */
   protocol: number;
+  /** Encode any message: a pickle at `protocol`, or an xmlrpclib document. */
   encode(message: unknown): Uint8Array;
   /** Encode the request `(ident, method, args, kwds)` (fast path for plain data at protocol 4/5). */
   encodeRequest(ident: string | null, method: string, args: readonly unknown[], kwds: unknown): Uint8Array;
@@ -53,6 +55,7 @@ export interface ManagerCodec {
   frameRequest(ident: string | null, method: string, args: readonly unknown[], kwds: unknown): Uint8Array | undefined;
   /** The whole connection frame of a reply when the fast encoder applies (see `frameRequest`). */
   frameReply(kind: string, value: unknown): Uint8Array | undefined;
+  /** Decode one message; with pickle, each pickled proxy in it is passed to `onProxy` (left as a `ProxyReference` without one). */
   decode(frame: Uint8Array, onProxy?: ProxyHook): unknown;
   /** Protocol of a received frame (pickle), or undefined. */
   protocolOf(frame: Uint8Array): number | undefined;

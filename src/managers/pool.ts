@@ -96,11 +96,13 @@ export class Channel {
     }
   }
 
+  /** Mark the channel unusable and destroy its connection at once, discarding unsent data. */
   destroy(): void {
     this.#broken = true;
     this.#conn.destroy();
   }
 
+  /** Mark the channel unusable and close its connection gracefully (unsent frames are flushed). */
   close(): void {
     this.#broken = true;
     this.#conn.close();
@@ -138,6 +140,7 @@ export class ChannelPool {
   get size(): number {
     return this.#size;
   }
+  /** Open channels waiting in the pool for a request. */
   get idle(): number {
     return this.#idle.length;
   }

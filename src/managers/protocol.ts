@@ -133,11 +133,13 @@ export class Token {
     public id: string,
   ) {}
 
+  /** How the pickler writes this token: `Token.__new__` (NEWOBJ), then BUILD with `(typeid, address, id)`. */
   [pyReduce](): Reduction {
     const addr = Array.isArray(this.address) ? tuple(...(this.address as readonly unknown[])) : this.address;
     return { module: MANAGERS_MODULE, name: 'Token', args: [], via: 'newobj', state: tuple(this.typeid, addr, this.id) };
   }
 
+  /** Restores the fields from the `(typeid, address, id)` state tuple; throws `TypeError` on any other shape. */
   [pySetState](state: unknown): void {
     if (!Array.isArray(state) || state.length !== 3) throw new TypeError('Token state must be a 3-tuple');
     const [typeid, address, id] = state as [unknown, unknown, unknown];
@@ -146,6 +148,7 @@ export class Token {
     this.address = normalizeAddress(address);
   }
 
+  /** Python's repr, e.g. `Token(typeid="dict", address=("127.0.0.1", 50000), id="7f3a")`. */
   toString(): string {
     return `Token(typeid=${JSON.stringify(this.typeid)}, address=${formatTokenAddress(this.address)}, id=${JSON.stringify(this.id)})`;
   }
@@ -179,7 +182,9 @@ function formatTokenAddress(a: TokenAddress): string {
 export interface ProxyReference {
   /** The proxy class the sender used (e.g. `DictProxy`, `AutoProxy`). */
   readonly func: unknown;
+  /** The token of the shared object. */
   readonly token: Token;
+  /** The serializer named in RebuildProxy (`'pickle'` when it was not a string). */
   readonly serializer: string;
   /** `kwds` of RebuildProxy; `exposed` is set for AutoProxy. */
   readonly exposed: readonly string[] | undefined;
@@ -234,7 +239,9 @@ export function request(ident: string | null, method: string, args: readonly unk
  * ```
  */
 export interface Reply {
+  /** The reply kind, e.g. {@link RETURN}, {@link ERROR} or {@link PROXY}. */
   kind: string;
+  /** The result, error or token the reply carries. */
   value: unknown;
 }
 

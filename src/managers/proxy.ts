@@ -51,9 +51,13 @@ export interface ProxyHost {
  * ```
  */
 export interface ProxyInit {
+  /** The client that carries the proxy's calls (a `ManagerClient`). */
   readonly host: ProxyHost;
+  /** The referent's token; becomes `Proxy.token`. */
   readonly token: Token;
+  /** Method names the server exposes (`null` when unknown); becomes `Proxy.exposed`. */
   readonly exposed: readonly string[] | null;
+  /** The client's bookkeeping for this reference (released flag, dedicated connection). */
   readonly state: ProxyState;
 }
 
@@ -198,10 +202,12 @@ export class DictProxy<K = unknown, V = unknown> extends Proxy implements AsyncI
   async getItem(key: K, options?: CallOptions): Promise<V> {
     return (await this.call('__getitem__', [key], undefined, options)) as V;
   }
+  /** `d[key] = value`; resolves to this proxy, for chaining. */
   async set(key: K, value: V, options?: CallOptions): Promise<this> {
     await this.call('__setitem__', [key, value], undefined, options);
     return this;
   }
+  /** `key in d`. */
   async has(key: K, options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('__contains__', [key], undefined, options));
   }
@@ -215,21 +221,27 @@ export class DictProxy<K = unknown, V = unknown> extends Proxy implements AsyncI
       throw e;
     }
   }
+  /** `d.keys()`, as an array. */
   async keys(options?: CallOptions): Promise<K[]> {
     return Array.from((await this.call('keys', [], undefined, options)) as Iterable<K>);
   }
+  /** `d.values()`, as an array. */
   async values(options?: CallOptions): Promise<V[]> {
     return Array.from((await this.call('values', [], undefined, options)) as Iterable<V>);
   }
+  /** `d.items()`, as an array of `[key, value]` pairs. */
   async items(options?: CallOptions): Promise<Array<[K, V]>> {
     return Array.from((await this.call('items', [], undefined, options)) as Iterable<[K, V]>, (kv) => [kv[0], kv[1]]);
   }
+  /** `len(d)`. */
   async size(options?: CallOptions): Promise<number> {
     return Number(await this.call('__len__', [], undefined, options));
   }
+  /** `d.clear()`. */
   async clear(options?: CallOptions): Promise<void> {
     await this.call('clear', [], undefined, options);
   }
+  /** `d.update(values)`, from a plain object or a Map. */
   async update(values: Record<string, unknown> | Map<unknown, unknown>, options?: CallOptions): Promise<void> {
     await this.call('update', [values], undefined, options);
   }
@@ -237,6 +249,7 @@ export class DictProxy<K = unknown, V = unknown> extends Proxy implements AsyncI
   async pop(key: K, dflt?: V, options?: CallOptions): Promise<V> {
     return (await this.call('pop', dflt === undefined ? [key] : [key, dflt], undefined, options)) as V;
   }
+  /** `d.setdefault(key, dflt)`; resolves to the existing value, or to `dflt` after storing it. */
   async setdefault(key: K, dflt: V, options?: CallOptions): Promise<V> {
     return (await this.call('setdefault', [key, dflt], undefined, options)) as V;
   }
@@ -248,6 +261,7 @@ export class DictProxy<K = unknown, V = unknown> extends Proxy implements AsyncI
   async iterator(options?: CallOptions): Promise<IteratorProxy<K>> {
     return (await this.call('__iter__', [], undefined, options)) as IteratorProxy<K>;
   }
+  /** Yields the `[key, value]` entries of one `items()` snapshot. */
   async *[Symbol.asyncIterator](): AsyncIterator<[K, V]> {
     yield* await this.items();
   }
@@ -263,42 +277,55 @@ export class DictProxy<K = unknown, V = unknown> extends Proxy implements AsyncI
  * ```
  */
 export class ListProxy<T = unknown> extends Proxy implements AsyncIterable<T> {
+  /** `l[index]` (negative counts from the end); rejects with `IndexError` when out of range. */
   async get(index: number, options?: CallOptions): Promise<T> {
     return (await this.call('__getitem__', [index], undefined, options)) as T;
   }
+  /** `l[index] = value`; rejects with `IndexError` when out of range. */
   async set(index: number, value: T, options?: CallOptions): Promise<void> {
     await this.call('__setitem__', [index, value], undefined, options);
   }
+  /** `del l[index]`; rejects with `IndexError` when out of range. */
   async delete(index: number, options?: CallOptions): Promise<void> {
     await this.call('__delitem__', [index], undefined, options);
   }
+  /** `l.append(value)`. */
   async append(value: T, options?: CallOptions): Promise<void> {
     await this.call('append', [value], undefined, options);
   }
+  /** `l.extend(values)` (the iterable is sent as a list). */
   async extend(values: Iterable<T>, options?: CallOptions): Promise<void> {
     await this.call('extend', [Array.from(values)], undefined, options);
   }
+  /** `l.insert(index, value)`. */
   async insert(index: number, value: T, options?: CallOptions): Promise<void> {
     await this.call('insert', [index, value], undefined, options);
   }
+  /** `l.pop([index])`: removes and resolves to the item at `index` (default: the last); `IndexError` when empty or out of range. */
   async pop(index?: number, options?: CallOptions): Promise<T> {
     return (await this.call('pop', index === undefined ? [] : [index], undefined, options)) as T;
   }
+  /** `l.remove(value)`: removes the first equal item; `ValueError` when there is none. */
   async remove(value: T, options?: CallOptions): Promise<void> {
     await this.call('remove', [value], undefined, options);
   }
+  /** `l.index(value)`: position of the first equal item; `ValueError` when there is none. */
   async index(value: T, options?: CallOptions): Promise<number> {
     return Number(await this.call('index', [value], undefined, options));
   }
+  /** `l.count(value)`. */
   async count(value: T, options?: CallOptions): Promise<number> {
     return Number(await this.call('count', [value], undefined, options));
   }
+  /** `value in l`. */
   async has(value: T, options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('__contains__', [value], undefined, options));
   }
+  /** `len(l)`. */
   async length(options?: CallOptions): Promise<number> {
     return Number(await this.call('__len__', [], undefined, options));
   }
+  /** `l.reverse()`, in place. */
   async reverse(options?: CallOptions): Promise<void> {
     await this.call('reverse', [], undefined, options);
   }
@@ -310,6 +337,7 @@ export class ListProxy<T = unknown> extends Proxy implements AsyncIterable<T> {
   async toArray(options?: CallOptions): Promise<T[]> {
     return Array.from((await this.getValue(options)) as Iterable<T>);
   }
+  /** Yields the items of one `toArray()` snapshot. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     yield* await this.toArray();
   }
@@ -323,6 +351,7 @@ export class ListProxy<T = unknown> extends Proxy implements AsyncIterable<T> {
  * ```
  */
 export interface QueueWaitOptions extends CallOptions {
+  /** Python's `block` (default true); false fails at once with `Full`/`Empty` instead of waiting. */
   block?: boolean;
 }
 
@@ -346,30 +375,39 @@ function queueArgs(o: QueueWaitOptions | undefined): Record<string, unknown> {
  * ```
  */
 export class QueueProxy<T = unknown> extends Proxy {
+  /** `q.put(item, block, timeout)`; rejects with RemoteError type `Full` when there was no room in time. */
   async put(item: T, options?: QueueWaitOptions): Promise<void> {
     await this.call('put', [item], queueArgs(options), options?.signal ? { signal: options.signal } : undefined);
   }
+  /** `q.get(block, timeout)`; resolves to the item, or rejects with RemoteError type `Empty`. */
   async get(options?: QueueWaitOptions): Promise<T> {
     return (await this.call('get', [], queueArgs(options), options?.signal ? { signal: options.signal } : undefined)) as T;
   }
+  /** `q.put_nowait(item)`; rejects with `Full` when the queue is full. */
   async putNowait(item: T, options?: CallOptions): Promise<void> {
     await this.call('put_nowait', [item], undefined, options);
   }
+  /** `q.get_nowait()`; rejects with `Empty` when the queue is empty. */
   async getNowait(options?: CallOptions): Promise<T> {
     return (await this.call('get_nowait', [], undefined, options)) as T;
   }
+  /** `q.qsize()`: the number of queued items. */
   async qsize(options?: CallOptions): Promise<number> {
     return Number(await this.call('qsize', [], undefined, options));
   }
+  /** `q.empty()`. */
   async empty(options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('empty', [], undefined, options));
   }
+  /** `q.full()`. */
   async full(options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('full', [], undefined, options));
   }
+  /** `q.task_done()`: marks one fetched item as processed; `ValueError` when called more times than items were put. */
   async taskDone(options?: CallOptions): Promise<void> {
     await this.call('task_done', [], undefined, options);
   }
+  /** `q.join()`: resolves once every item put has been marked done with `taskDone()`. */
   async join(options?: CallOptions): Promise<void> {
     await this.call('join', [], undefined, options);
   }
@@ -389,9 +427,11 @@ export class NamespaceProxy extends Proxy {
   get(name: string, options?: CallOptions): Promise<unknown> {
     return this.call('__getattribute__', [name], undefined, options);
   }
+  /** `setattr(ns, name, value)`. */
   async set(name: string, value: unknown, options?: CallOptions): Promise<void> {
     await this.call('__setattr__', [name, value], undefined, options);
   }
+  /** `delattr(ns, name)`; rejects with `AttributeError` when missing. */
   async delete(name: string, options?: CallOptions): Promise<void> {
     await this.call('__delattr__', [name], undefined, options);
   }
@@ -408,6 +448,7 @@ export class NamespaceProxy extends Proxy {
  * ```
  */
 export class SetProxy<T = unknown> extends Proxy {
+  /** `s.add(value)`. */
   async add(value: T, options?: CallOptions): Promise<void> {
     await this.call('add', [value], undefined, options);
   }
@@ -419,9 +460,11 @@ export class SetProxy<T = unknown> extends Proxy {
   async remove(value: T, options?: CallOptions): Promise<void> {
     await this.call('remove', [value], undefined, options);
   }
+  /** `value in s`. */
   async has(value: T, options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('__contains__', [value], undefined, options));
   }
+  /** `len(s)`. */
   async size(options?: CallOptions): Promise<number> {
     return Number(await this.call('__len__', [], undefined, options));
   }
@@ -429,9 +472,11 @@ export class SetProxy<T = unknown> extends Proxy {
   async update(values: Iterable<T>, options?: CallOptions): Promise<void> {
     await this.call('update', [new Set(values)], undefined, options);
   }
+  /** `s.pop()`: removes and resolves to an arbitrary item; `KeyError` when empty. */
   async pop(options?: CallOptions): Promise<T> {
     return (await this.call('pop', [], undefined, options)) as T;
   }
+  /** `s.clear()`. */
   async clear(options?: CallOptions): Promise<void> {
     await this.call('clear', [], undefined, options);
   }
@@ -450,9 +495,11 @@ export class SetProxy<T = unknown> extends Proxy {
  * ```
  */
 export class ValueProxy<T = unknown> extends Proxy {
+  /** `v.get()`: resolves to the current value. */
   async get(options?: CallOptions): Promise<T> {
     return (await this.call('get', [], undefined, options)) as T;
   }
+  /** `v.set(value)`. */
   async set(value: T, options?: CallOptions): Promise<void> {
     await this.call('set', [value], undefined, options);
   }
@@ -468,12 +515,15 @@ export class ValueProxy<T = unknown> extends Proxy {
  * ```
  */
 export class ArrayProxy<T = unknown> extends Proxy {
+  /** `a[index]`; rejects with `IndexError` when out of range. */
   async get(index: number, options?: CallOptions): Promise<T> {
     return (await this.call('__getitem__', [index], undefined, options)) as T;
   }
+  /** `a[index] = value`; rejects with `IndexError` when out of range. */
   async set(index: number, value: T, options?: CallOptions): Promise<void> {
     await this.call('__setitem__', [index, value], undefined, options);
   }
+  /** `len(a)`. */
   async length(options?: CallOptions): Promise<number> {
     return Number(await this.call('__len__', [], undefined, options));
   }
@@ -487,6 +537,7 @@ export class ArrayProxy<T = unknown> extends Proxy {
  * ```
  */
 export interface AcquireOptions extends CallOptions {
+  /** Python's `blocking` (default true); false tries once without waiting. */
   blocking?: boolean;
 }
 
@@ -507,6 +558,7 @@ export interface AcquireOptions extends CallOptions {
  * ```
  */
 export class AcquirerProxy extends Proxy {
+  /** `acquire(blocking, timeout)`; resolves true once acquired, false on timeout or a failed non-blocking try. */
   async acquire(opts: AcquireOptions = {}): Promise<boolean> {
     // Positional, as Python 2's C locks take no keywords (and no timeout at all).
     const args: unknown[] = [];
@@ -535,9 +587,11 @@ export class ConditionProxy extends AcquirerProxy {
   async wait(opts: CallOptions = {}): Promise<boolean> {
     return Boolean(await this.call('wait', [seconds(opts.timeout)], undefined, opts.signal ? { signal: opts.signal } : undefined));
   }
+  /** `c.notify(n)`: wakes up to `n` waiters; the caller must hold the lock (`RuntimeError` otherwise). */
   async notify(n = 1, options?: CallOptions): Promise<void> {
     await this.call('notify', [n], undefined, options);
   }
+  /** `c.notify_all()`: wakes every waiter; the caller must hold the lock. */
   async notifyAll(options?: CallOptions): Promise<void> {
     await this.call('notify_all', [], undefined, options);
   }
@@ -553,12 +607,15 @@ export class ConditionProxy extends AcquirerProxy {
  * ```
  */
 export class EventProxy extends Proxy {
+  /** `e.is_set()`. */
   async isSet(options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('is_set', [], undefined, options));
   }
+  /** `e.set()`: sets the flag and wakes every waiter. */
   async set(options?: CallOptions): Promise<void> {
     await this.call('set', [], undefined, options);
   }
+  /** `e.clear()`: resets the flag. */
   async clear(options?: CallOptions): Promise<void> {
     await this.call('clear', [], undefined, options);
   }
@@ -581,18 +638,23 @@ export class BarrierProxy extends Proxy {
   async wait(opts: CallOptions = {}): Promise<number> {
     return Number(await this.call('wait', [seconds(opts.timeout)], undefined, opts.signal ? { signal: opts.signal } : undefined));
   }
+  /** `b.abort()`: breaks the barrier; current and later `wait` calls reject with `BrokenBarrierError`. */
   async abort(options?: CallOptions): Promise<void> {
     await this.call('abort', [], undefined, options);
   }
+  /** `b.reset()`: back to the empty state; parties waiting now reject with `BrokenBarrierError`. */
   async reset(options?: CallOptions): Promise<void> {
     await this.call('reset', [], undefined, options);
   }
+  /** `b.parties`: the number of parties needed to pass. */
   async parties(options?: CallOptions): Promise<number> {
     return Number(await this.call('__getattribute__', ['parties'], undefined, options));
   }
+  /** `b.n_waiting`: the number of parties waiting now. */
   async nWaiting(options?: CallOptions): Promise<number> {
     return Number(await this.call('__getattribute__', ['n_waiting'], undefined, options));
   }
+  /** `b.broken`: whether the barrier is broken. */
   async broken(options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('__getattribute__', ['broken'], undefined, options));
   }
@@ -618,6 +680,7 @@ export class IteratorProxy<T = unknown> extends Proxy implements AsyncIterable<T
       throw e;
     }
   }
+  /** Calls `next()` until the server raises StopIteration. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
       const r = await this.next();
@@ -665,12 +728,15 @@ export class AsyncResultProxy<T = unknown> extends Proxy {
   async get(opts: CallOptions = {}): Promise<T> {
     return (await this.call('get', opts.timeout === undefined ? [] : [seconds(opts.timeout)], undefined, opts.signal ? { signal: opts.signal } : undefined)) as T;
   }
+  /** `r.wait(timeout)`: resolves once the result is ready or `timeout` (ms) has passed. */
   async wait(opts: CallOptions = {}): Promise<void> {
     await this.call('wait', opts.timeout === undefined ? [] : [seconds(opts.timeout)], undefined, opts.signal ? { signal: opts.signal } : undefined);
   }
+  /** `r.ready()`: whether the call has completed. */
   async ready(options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('ready', [], undefined, options));
   }
+  /** `r.successful()`: whether the call completed without raising; rejects while it is not ready. */
   async successful(options?: CallOptions): Promise<boolean> {
     return Boolean(await this.call('successful', [], undefined, options));
   }
@@ -688,18 +754,23 @@ export class AsyncResultProxy<T = unknown> extends Proxy {
  * ```
  */
 export class PoolProxy extends Proxy {
+  /** `pool.apply(fn, args, kwargs)`: resolves to the function's result. */
   apply(fn: PyFunction, args: readonly unknown[] = [], kwargs: Record<string, unknown> = {}, options?: CallOptions): Promise<unknown> {
     return this.call('apply', [pyFunction(fn), args, kwargs], undefined, options);
   }
+  /** `pool.map(fn, iterable)`: resolves to the results, in order. */
   async map(fn: PyFunction, iterable: Iterable<unknown>, options?: CallOptions): Promise<unknown[]> {
     return Array.from((await this.call('map', [pyFunction(fn), Array.from(iterable)], undefined, options)) as Iterable<unknown>);
   }
+  /** `pool.starmap(fn, iterable)`: each item is an argument list; resolves to the results, in order. */
   async starmap(fn: PyFunction, iterable: Iterable<readonly unknown[]>, options?: CallOptions): Promise<unknown[]> {
     return Array.from((await this.call('starmap', [pyFunction(fn), Array.from(iterable)], undefined, options)) as Iterable<unknown>);
   }
+  /** `pool.apply_async(fn, args, kwargs)`: resolves to an {@link AsyncResultProxy} at once. */
   async applyAsync(fn: PyFunction, args: readonly unknown[] = [], kwargs: Record<string, unknown> = {}, options?: CallOptions): Promise<AsyncResultProxy> {
     return (await this.call('apply_async', [pyFunction(fn), args, kwargs], undefined, options)) as AsyncResultProxy;
   }
+  /** `pool.map_async(fn, iterable)`: resolves to an {@link AsyncResultProxy} of the results array. */
   async mapAsync(fn: PyFunction, iterable: Iterable<unknown>, options?: CallOptions): Promise<AsyncResultProxy<unknown[]>> {
     return (await this.call('map_async', [pyFunction(fn), Array.from(iterable)], undefined, options)) as AsyncResultProxy<unknown[]>;
   }
@@ -707,15 +778,19 @@ export class PoolProxy extends Proxy {
   async imap(fn: PyFunction, iterable: Iterable<unknown>, options?: CallOptions): Promise<IteratorProxy> {
     return (await this.call('imap', [pyFunction(fn), Array.from(iterable)], undefined, options)) as IteratorProxy;
   }
+  /** `pool.imap_unordered(fn, iterable)`: like `imap`, but the results come in any order. */
   async imapUnordered(fn: PyFunction, iterable: Iterable<unknown>, options?: CallOptions): Promise<IteratorProxy> {
     return (await this.call('imap_unordered', [pyFunction(fn), Array.from(iterable)], undefined, options)) as IteratorProxy;
   }
+  /** `pool.close()`: accept no more tasks; the workers exit once the queued ones are done. */
   async close(options?: CallOptions): Promise<void> {
     await this.call('close', [], undefined, options);
   }
+  /** `pool.terminate()`: stop the workers at once, dropping outstanding work. */
   async terminate(options?: CallOptions): Promise<void> {
     await this.call('terminate', [], undefined, options);
   }
+  /** `pool.join()`: wait for the workers to exit (after `close()` or `terminate()`). */
   async join(options?: CallOptions): Promise<void> {
     await this.call('join', [], undefined, options);
   }

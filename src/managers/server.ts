@@ -149,12 +149,18 @@ interface ObjectEntry {
  */
 export class LocalProxy {
   constructor(
+    /** The served object itself (e.g. a {@link PyDict}). */
     readonly referent: unknown,
+    /** The object's token, with this server's address. */
     readonly token: Token,
+    /** Python proxy class name it came as, e.g. `'DictProxy'` or `'AutoProxy'`. */
     readonly proxyClass: string,
+    /** Exposed method names, from the received proxy or the object's registration. */
     readonly exposed: readonly string[] | undefined,
+    /** The serializer named in the received `RebuildProxy`. */
     readonly serializer: string,
   ) {}
+  /** How the pickler writes this value: `RebuildProxy(proxyClass, token, serializer, …)`, as it was received. */
   [pyReduce](): Reduction {
     return rebuildProxyReduction(this.token, this.serializer, this.exposed ?? null, this.proxyClass);
   }
@@ -319,6 +325,7 @@ export function formatTraceback(e: unknown, where: string): string {
 export class ManagerServer implements AsyncDisposable {
   /** The bound address, in Python's shape (real port). Clients connect here. */
   readonly address: Address;
+  /** The serializer every connection uses (`options.serializer`, default `'pickle'`). */
   readonly serializer: Serializer;
   /** Resolves once the server is closed, by `close()` or by a client's `shutdown()`. */
   readonly closed: Promise<void>;

@@ -77,6 +77,7 @@ export class PyEnumMember implements Reducible {
   toJSON(): unknown {
     return this.value;
   }
+  /** How the pickler writes this value: the enum class called with the member's value, as CPython does. */
   [pyReduce](): Reduction {
     // CPython's Enum.__reduce_ex__: the class called with the value.
     return { module: this.enumClass.module, name: this.enumClass.name, args: [this.value] };
@@ -154,6 +155,7 @@ export function pyEnum(module: string, name: string, members: Readonly<Record<st
  * ```
  */
 export class PyNamedTuple<T = unknown> extends Tuple<T> implements Reducible {
+  /** The declared class of this instance. */
   declare readonly namedTupleClass: PyNamedTupleClass;
   /** The value of field `field`. */
   get(field: string): T {
@@ -167,6 +169,7 @@ export class PyNamedTuple<T = unknown> extends Tuple<T> implements Reducible {
     for (const [i, f] of this.namedTupleClass.fields.entries()) Object.defineProperty(out, f, { value: this[i], enumerable: true, writable: true });
     return out;
   }
+  /** How the pickler writes this value: NEWOBJ of the class with the field values, as CPython does. */
   [pyReduce](): Reduction {
     // What CPython writes for a namedtuple: NEWOBJ of the class with the field values.
     return { module: this.namedTupleClass.module, name: this.namedTupleClass.name, args: [...this], via: 'newobj' };
@@ -186,6 +189,7 @@ export class PyNamedTupleClass implements PyClassDeclaration {
   constructor(
     readonly module: string,
     readonly name: string,
+    /** Field names, in order. */
     readonly fields: readonly string[],
   ) {
     this.hook = {

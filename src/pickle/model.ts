@@ -81,6 +81,7 @@ export const pySetState: unique symbol = Symbol.for('mpwire.pickle.setstate');
  * ```
  */
 export interface Reducible {
+  /** The reduction the pickler writes in place of this value. */
   [pyReduce](): Reduction;
 }
 
@@ -104,6 +105,7 @@ export function isReducible(v: unknown): v is Reducible {
  * ```
  */
 export class Tuple<T = unknown> extends Array<T> {
+  /** `Array`: `map`, `slice` and other derived arrays of a Tuple are plain arrays. */
   declare static readonly [Symbol.species]: ArrayConstructor;
 }
 // `map`/`slice`/… of a Tuple give plain arrays. Defined after the class on purpose: a static
@@ -141,10 +143,13 @@ export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
  * ```
  */
 export class PyFloat {
+  /** @param value The float's value. */
   constructor(readonly value: number) {}
+  /** The number, so that a PyFloat works in arithmetic and comparisons. */
   valueOf(): number {
     return this.value;
   }
+  /** The value as JS formats it (`String(value)`). */
   toString(): string {
     return String(this.value);
   }
@@ -185,9 +190,12 @@ export class FrozenSet<T = unknown> extends Set<T> {}
  */
 export class PyGlobal {
   constructor(
+    /** Module name, e.g. `'builtins'`. */
     readonly module: string,
+    /** Qualified name within the module, e.g. `'len'`. */
     readonly name: string,
   ) {}
+  /** `module.name`, e.g. `'builtins.len'`. */
   toString(): string {
     return `${this.module}.${this.name}`;
   }
@@ -202,6 +210,7 @@ export class PyGlobal {
  * ```
  */
 export class PyPersistentId {
+  /** @param pid The persistent id as it was pickled. */
   constructor(readonly pid: unknown) {}
 }
 
@@ -252,6 +261,7 @@ export class PyObject implements Reducible {
     const c = this.cls;
     return c instanceof PyGlobal ? c.name : '';
   }
+  /** How the pickler writes this value: the callable, arguments, state and items it was decoded with. */
   [pyReduce](): Reduction {
     const c = this.callable;
     return {
@@ -265,6 +275,7 @@ export class PyObject implements Reducible {
       dictItems: this.dictItems,
     };
   }
+  /** Keeps BUILD's state in `state`. */
   [pySetState](state: unknown): void {
     this.state = state;
   }
@@ -296,14 +307,18 @@ const pad = (n: number, w: number): string => String(n).padStart(w, '0');
  */
 export class PyTimedelta implements Reducible {
   constructor(
+    /** `timedelta.days` (may be negative). */
     readonly days: number,
+    /** `timedelta.seconds` (0–86399 in a normalized timedelta). */
     readonly seconds: number,
+    /** `timedelta.microseconds` (0–999999 in a normalized timedelta). */
     readonly microseconds: number,
   ) {}
   /** Total length in milliseconds (float). */
   toMilliseconds(): number {
     return this.days * 86_400_000 + this.seconds * 1000 + this.microseconds / 1000;
   }
+  /** How the pickler writes this value: `datetime.timedelta(days, seconds, microseconds)`. */
   [pyReduce](): Reduction {
     return { module: 'datetime', name: 'timedelta', args: [this.days, this.seconds, this.microseconds] };
   }
@@ -319,13 +334,16 @@ export class PyTimedelta implements Reducible {
  */
 export class PyTimezone implements Reducible {
   constructor(
+    /** Offset east of UTC. */
     readonly offset: PyTimedelta,
+    /** The name given as `timezone(offset, name)`, or `undefined` when none was. */
     readonly tzname: string | undefined = undefined,
   ) {}
   /** Offset east of UTC in milliseconds. */
   get offsetMilliseconds(): number {
     return this.offset.toMilliseconds();
   }
+  /** How the pickler writes this value: `datetime.timezone(offset[, tzname])`. */
   [pyReduce](): Reduction {
     return {
       module: 'datetime',
@@ -344,10 +362,14 @@ export class PyTimezone implements Reducible {
  */
 export class PyDate implements Reducible {
   constructor(
+    /** Year. */
     readonly year: number,
+    /** Month, 1–12 (not 0-based as in JS `Date`). */
     readonly month: number,
+    /** Day of the month (from 1). */
     readonly day: number,
   ) {}
+  /** Decode the 4-byte state CPython pickles a date with (latin-1 `str` in Python 2 pickles); `TypeError` when malformed. */
   static fromState(s: unknown): PyDate {
     const b = bytesOf(s, 'date');
     if (b.length !== 4) throw new TypeError('bad date state');
@@ -362,6 +384,7 @@ export class PyDate implements Reducible {
   toString(): string {
     return `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)}`;
   }
+  /** How the pickler writes this value: `datetime.date(<4 state bytes>)`, as CPython does. */
   [pyReduce](): Reduction {
     return {
       module: 'datetime',
@@ -380,13 +403,20 @@ export class PyDate implements Reducible {
  */
 export class PyTime implements Reducible {
   constructor(
+    /** Hour, 0–23. */
     readonly hour: number,
+    /** Minute, 0–59. */
     readonly minute: number,
+    /** Second, 0–59. */
     readonly second: number,
+    /** Microsecond, 0–999999. Default 0. */
     readonly microsecond: number = 0,
+    /** The `tzinfo` (e.g. a {@link PyTimezone}), or `null` for a naive time. */
     readonly tzinfo: unknown = null,
+    /** `fold` (PEP 495): 1 for the second of two repeated wall times, else 0. */
     readonly fold: number = 0,
   ) {}
+  /** Decode the 6-byte state CPython pickles a time with, plus its `tzinfo`; `TypeError` when malformed. */
   static fromState(s: unknown, tz: unknown): PyTime {
     const b = bytesOf(s, 'time');
     if (b.length !== 6) throw new TypeError('bad time state');
@@ -397,6 +427,7 @@ export class PyTime implements Reducible {
   toString(): string {
     return `${pad(this.hour, 2)}:${pad(this.minute, 2)}:${pad(this.second, 2)}${this.microsecond ? '.' + pad(this.microsecond, 6) : ''}`;
   }
+  /** How the pickler writes this value: `datetime.time(<6 state bytes>[, tzinfo])`, as CPython does. */
   [pyReduce](): Reduction {
     const us = this.microsecond;
     const st = Buffer.from([this.hour | (this.fold ? 128 : 0), this.minute, this.second, us >> 16, (us >> 8) & 255, us & 255]);
@@ -414,16 +445,26 @@ export class PyTime implements Reducible {
  */
 export class PyDatetime implements Reducible {
   constructor(
+    /** Year. */
     readonly year: number,
+    /** Month, 1–12 (not 0-based as in JS `Date`). */
     readonly month: number,
+    /** Day of the month (from 1). */
     readonly day: number,
+    /** Hour, 0–23. Default 0. */
     readonly hour: number = 0,
+    /** Minute, 0–59. Default 0. */
     readonly minute: number = 0,
+    /** Second, 0–59. Default 0. */
     readonly second: number = 0,
+    /** Microsecond, 0–999999. Default 0. */
     readonly microsecond: number = 0,
+    /** The `tzinfo` (e.g. a {@link PyTimezone}), or `null` for a naive datetime. */
     readonly tzinfo: unknown = null,
+    /** `fold` (PEP 495): 1 for the second of two repeated wall times, else 0. */
     readonly fold: number = 0,
   ) {}
+  /** Decode the 10-byte state CPython pickles a datetime with, plus its `tzinfo`; `TypeError` when malformed. */
   static fromState(s: unknown, tz: unknown): PyDatetime {
     const b = bytesOf(s, 'datetime');
     if (b.length !== 10) throw new TypeError('bad datetime state');
@@ -474,6 +515,7 @@ export class PyDatetime implements Reducible {
   toString(): string {
     return `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)} ${pad(this.hour, 2)}:${pad(this.minute, 2)}:${pad(this.second, 2)}${this.microsecond ? '.' + pad(this.microsecond, 6) : ''}`;
   }
+  /** How the pickler writes this value: `datetime.datetime(<10 state bytes>[, tzinfo])`, as CPython does. */
   [pyReduce](): Reduction {
     const us = this.microsecond;
     const st = Buffer.from([
@@ -500,13 +542,16 @@ export class PyDatetime implements Reducible {
  * ```
  */
 export class PyDecimal implements Reducible {
+  /** @param value The decimal's exact string form, e.g. `'0.10'`. */
   constructor(readonly value: string) {}
   toString(): string {
     return this.value;
   }
+  /** `Number(value)` (may lose precision). */
   toNumber(): number {
     return Number(this.value);
   }
+  /** How the pickler writes this value: `decimal.Decimal(value)`. */
   [pyReduce](): Reduction {
     return { module: 'decimal', name: 'Decimal', args: [this.value] };
   }
@@ -521,9 +566,12 @@ export class PyDecimal implements Reducible {
  */
 export class PyFraction implements Reducible {
   constructor(
+    /** Numerator (carries the sign). */
     readonly numerator: bigint,
+    /** Denominator. */
     readonly denominator: bigint,
   ) {}
+  /** Parse `'n'` or `'n/d'` (the string a Fraction pickles as); `TypeError` otherwise. */
   static parse(s: string): PyFraction {
     const m = /^\s*(-?\d+)(?:\/(\d+))?\s*$/.exec(s);
     if (!m) throw new TypeError('bad Fraction state');
@@ -532,6 +580,7 @@ export class PyFraction implements Reducible {
   toString(): string {
     return this.denominator === 1n ? String(this.numerator) : `${this.numerator}/${this.denominator}`;
   }
+  /** How the pickler writes this value: `fractions.Fraction('n/d')`. */
   [pyReduce](): Reduction {
     return { module: 'fractions', name: 'Fraction', args: [this.toString()] };
   }
@@ -546,9 +595,12 @@ export class PyFraction implements Reducible {
  */
 export class PyComplex implements Reducible {
   constructor(
+    /** Real part. */
     readonly real: number,
+    /** Imaginary part. */
     readonly imag: number,
   ) {}
+  /** How the pickler writes this value: `complex(real, imag)`, both parts as floats. */
   [pyReduce](): Reduction {
     return { module: 'builtins', name: 'complex', args: [new PyFloat(this.real), new PyFloat(this.imag)] };
   }
@@ -563,10 +615,14 @@ export class PyComplex implements Reducible {
  */
 export class PyRange implements Reducible {
   constructor(
+    /** First value. */
     readonly start: number | bigint,
+    /** End value (excluded). */
     readonly stop: number | bigint,
+    /** Step. Default 1. */
     readonly step: number | bigint = 1,
   ) {}
+  /** How the pickler writes this value: `range(start, stop, step)`. */
   [pyReduce](): Reduction {
     return { module: 'builtins', name: 'range', args: [this.start, this.stop, this.step] };
   }
@@ -581,10 +637,14 @@ export class PyRange implements Reducible {
  */
 export class PySlice implements Reducible {
   constructor(
+    /** `slice.start` (`null` for None). */
     readonly start: unknown,
+    /** `slice.stop` (`null` for None). */
     readonly stop: unknown,
+    /** `slice.step` (`null` for None). */
     readonly step: unknown,
   ) {}
+  /** How the pickler writes this value: `slice(start, stop, step)`. */
   [pyReduce](): Reduction {
     return { module: 'builtins', name: 'slice', args: [this.start, this.stop, this.step] };
   }
@@ -600,21 +660,25 @@ export class PySlice implements Reducible {
 export class PyUUID implements Reducible {
   /** Extra state besides `int` (e.g. `is_safe`), kept for re-encoding. */
   extra: Map<unknown, unknown> | undefined = undefined;
+  /** @param int The UUID as a 128-bit integer. */
   constructor(readonly int: bigint) {}
   /** Canonical `xxxxxxxx-xxxx-…` form. */
   toString(): string {
     const h = this.int.toString(16).padStart(32, '0');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
+  /** Parse the hex form, with or without dashes, braces or a `urn:uuid:` prefix. */
   static parse(s: string): PyUUID {
     return new PyUUID(BigInt('0x' + s.replace(/[-{}]|urn:uuid:/g, '')));
   }
+  /** How the pickler writes this value: `UUID.__new__`, then BUILD with a state dict of `int` (and the other `extra` entries). */
   [pyReduce](): Reduction {
     const st = new Map<unknown, unknown>();
     if (this.extra) for (const [k, v] of this.extra) st.set(k, k === 'int' || (k instanceof Uint8Array && Buffer.from(k).toString('latin1') === 'int') ? this.int : v);
     if (st.size === 0) st.set('int', this.int);
     return { module: 'uuid', name: 'UUID', args: [], via: 'newobj', state: st };
   }
+  /** Reads `int` from BUILD's state (a dict) and keeps the whole state in `extra`. */
   [pySetState](state: unknown): void {
     if (state instanceof Map) {
       this.extra = state;
@@ -638,6 +702,7 @@ export class PyUUID implements Reducible {
  * ```
  */
 export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> implements Reducible {
+  /** How the pickler writes this value: `collections.OrderedDict()`, then the entries as dict items, in order. */
   [pyReduce](): Reduction {
     return { module: 'collections', name: 'OrderedDict', args: [], dictItems: this };
   }
@@ -653,7 +718,9 @@ export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> implements 
  * ```
  */
 export class DefaultDict<K = unknown, V = unknown> extends Map<K, V> implements Reducible {
+  /** Python's `default_factory` (e.g. `PyGlobal('builtins', 'list')`); `null` for None, the default. */
   defaultFactory: unknown = null;
+  /** How the pickler writes this value: `collections.defaultdict(defaultFactory)`, then the entries as dict items. */
   [pyReduce](): Reduction {
     return { module: 'collections', name: 'defaultdict', args: [this.defaultFactory], dictItems: this };
   }
@@ -667,6 +734,7 @@ export class DefaultDict<K = unknown, V = unknown> extends Map<K, V> implements 
  * ```
  */
 export class Counter<K = unknown> extends Map<K, unknown> implements Reducible {
+  /** How the pickler writes this value: `collections.Counter({...})` of the entries. */
   [pyReduce](): Reduction {
     return { module: 'collections', name: 'Counter', args: [new Map(this)] };
   }
@@ -682,8 +750,11 @@ export class Counter<K = unknown> extends Map<K, unknown> implements Reducible {
  * ```
  */
 export class Deque<T = unknown> extends Array<T> implements Reducible {
+  /** Python's `maxlen`, or `null` (the default) for no limit; sent, not enforced here. */
   maxlen: number | null = null;
+  /** `Array`: `map`, `slice` and other derived arrays of a Deque are plain arrays. */
   declare static readonly [Symbol.species]: ArrayConstructor;
+  /** How the pickler writes this value: `collections.deque(items, maxlen)`. */
   [pyReduce](): Reduction {
     return { module: 'collections', name: 'deque', args: [Array.from(this), this.maxlen] };
   }
@@ -719,12 +790,15 @@ export class PyException extends Error implements Reducible {
   ) {
     super(args.length === 1 ? String(args[0]) : args.length ? JSON.stringify(args, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) : '');
   }
+  /** The Python type name, e.g. `'KeyError'`. */
   override get name(): string {
     return this.type;
   }
+  /** How the pickler writes this value: the class called with `args`, plus BUILD with `state` when set. */
   [pyReduce](): Reduction {
     return { module: this.module, name: this.type, args: this.args, state: this.state };
   }
+  /** Keeps BUILD's state in `state`. */
   [pySetState](state: unknown): void {
     this.state = state;
   }

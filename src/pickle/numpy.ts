@@ -85,7 +85,9 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * ```
  */
 export interface DTypeField {
+  /** The field's dtype. */
   readonly dtype: DType;
+  /** Byte offset of the field within an item. */
   readonly offset: number;
   /** The field's title, when it has one (`undefined` otherwise). */
   readonly title?: unknown;
@@ -223,6 +225,7 @@ export class DType implements Reducible {
     return this.fields ? `[${(this.names ?? []).map((n) => `('${n}', '${this.fields?.get(n)?.dtype.str ?? '?'}')`).join(', ')}]` : this.str;
   }
 
+  /** Reads the BUILD state NumPy pickles a dtype with (byte order, subarray, fields, sizes, flags, datetime unit); `TypeError` when malformed. */
   [pySetState](state: unknown): void {
     const s = items(state);
     if (s.length < 8) {
@@ -265,6 +268,7 @@ export class DType implements Reducible {
     }
   }
 
+  /** How the pickler writes this value: `numpy.dtype(code, False, True)`, then BUILD with the state tuple NumPy writes. */
   [pyReduce](): Reduction {
     const st: unknown[] = [
       this.version,
@@ -599,6 +603,7 @@ export class NDArray<T extends NDData = NDData> implements Reducible {
     return `array([${firstItems(this, 6)}], dtype='${this.dtype}', shape=${shapeRepr(this.shape)}${this.order === 'F' ? ", order='F'" : ''})`;
   }
 
+  /** How the pickler writes this value: `numpy.core.multiarray._reconstruct`, then BUILD with `(1, shape, dtype, fortran, data)`, readable by NumPy 1.x and 2.x. */
   [pyReduce](): Reduction {
     const d = this.data as NDData;
     // `_reconstruct` under its NumPy 1.x name: NumPy 1.x reads nothing else, 2.x maps it to
@@ -612,6 +617,7 @@ export class NDArray<T extends NDData = NDData> implements Reducible {
     };
   }
 
+  /** Reads the BUILD state of an ndarray (`(version, shape, dtype, fortran, data)` or the 4-tuple without version); `TypeError` when malformed. */
   [pySetState](state: unknown): void {
     const s = items(state);
     const off = s.length === 5 ? 1 : 0;
@@ -763,6 +769,7 @@ export class NDScalar implements Reducible {
     const v = this.value;
     return this.descr.kind === 'f' && typeof v === 'number' ? floatRepr(v) : show(v);
   }
+  /** How the pickler writes this value: `numpy.core.multiarray.scalar(dtype, raw bytes)`. */
   [pyReduce](): Reduction {
     return { module: MULTIARRAY_1X, name: 'scalar', args: [this.descr, asBuffer(this.raw)] };
   }

@@ -47,8 +47,11 @@ export type ArgKind =
  * ```
  */
 export interface OpcodeInfo {
+  /** pickle.py's name of the opcode, e.g. `'PROTO'`. */
   readonly name: string;
+  /** The opcode byte, e.g. `0x80`. */
   readonly code: number;
+  /** How the opcode's argument is encoded in the stream (`'none'` when it has none). */
   readonly arg: ArgKind;
   /** Protocol that introduced the opcode. */
   readonly proto: number;

@@ -68,7 +68,9 @@ interface DrainWaiter {
  * ```
  */
 export interface StreamConnectionOptions extends ConnectionOptions {
+  /** Whether the connection may receive. Default true. */
   readable?: boolean;
+  /** Whether the connection may send. Default true; `readable` and `writable` cannot both be false. */
   writable?: boolean;
   /** Set on TCP sockets so that `address`-style diagnostics can name the peer. */
   peer?: unknown;

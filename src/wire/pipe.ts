@@ -74,7 +74,9 @@ export function Pipe(duplex = true, options: ConnectionOptions = {}): [Connectio
  * ```
  */
 export interface AdoptFdOptions extends ConnectionOptions {
+  /** Whether the fd is read from. Default true. */
   readable?: boolean;
+  /** Whether the fd is written to. Default true. */
   writable?: boolean;
 }
 

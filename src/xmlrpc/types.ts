@@ -52,10 +52,12 @@ export class DateTime {
     return false;
   }
 
+  /** The `value` text. */
   toString(): string {
     return this.value;
   }
 
+  /** JSON: the `value` text. */
   toJSON(): string {
     return this.value;
   }
@@ -112,7 +114,9 @@ export function parseDateTime(text: string): Date | undefined {
  * ```
  */
 export class Double {
+  /** @param value The number to write as `<double>`. */
   constructor(readonly value: number) {}
+  /** The number, so that a Double works in arithmetic and comparisons. */
   valueOf(): number {
     return this.value;
   }
@@ -129,13 +133,16 @@ export class Double {
  * ```
  */
 export class Decimal {
+  /** @param value The decimal's text, e.g. `'1.50'`. */
   constructor(readonly value: string) {}
+  /** The value as a JS number (lossy); `NaN`/`sNaN` give `NaN`, `Infinity`/`inf` give ±`Infinity`; underscores are ignored. */
   toNumber(): number {
     const v = this.value.replace(/_/g, '').toLowerCase();
     if (v === 'nan' || v === '+nan' || v === '-nan' || v.endsWith('snan')) return Number.NaN;
     if (/^[+-]?inf(inity)?$/.test(v)) return v.startsWith('-') ? -Infinity : Infinity;
     return Number(v);
   }
+  /** The `value` text. */
   toString(): string {
     return this.value;
   }
