@@ -3,15 +3,15 @@
 //  1. TypeDoc converts the five entry points with typedoc.json, and its validation runs (broken
 //     {@link}s, referenced types missing from the docs, undocumented exports);
 //  2. every symbol an entry point exports (functions, classes, variables, interfaces, type aliases)
-//     must have a summary and an `@example` block.
+//     must have a summary and an `@example` block;
+//  3. every public method, property and accessor of an exported class or interface must have a
+//     doc comment (no @example needed).
 // Prints every offender as `entry.Symbol (kind) src/file.ts:line` and exits 1 when there is one.
 //
 //   node scripts/check-docs.mjs            check
-//   node scripts/check-docs.mjs --list     also list the members (methods, properties) without docs
 //   node scripts/check-docs.mjs --emit     check, then write the HTML reference (typedoc.json's `out`)
 import { Application, ReflectionKind } from 'typedoc';
 
-const listMembers = process.argv.includes('--list');
 const emit = process.argv.includes('--emit');
 // typedoc.json disables source links (the repository has no public URL yet); the check turns
 // source tracking on, without links, to print file:line for each offender.
@@ -50,7 +50,7 @@ for (const mod of project.children ?? []) {
     const c = commentOf(r);
     if (!c) missingDocs.push(name);
     else if (!c.blockTags.some((t) => t.tag === '@example')) missingExample.push(name);
-    if (listMembers && r.kindOf(ReflectionKind.Class | ReflectionKind.Interface)) {
+    if (r.kindOf(ReflectionKind.Class | ReflectionKind.Interface)) {
       for (const m of r.children ?? []) {
         if (m.kindOf(MEMBERS) && !m.flags.isPrivate && !m.flags.isProtected && !m.inheritedFrom && !commentOf(m)) {
           undocumentedMembers.push(`${mod.name}.${r.name}.${m.name} ${where(m)}`);
@@ -63,11 +63,11 @@ for (const mod of project.children ?? []) {
 const report = (title, list) => list.length && console.log(`${title} (${list.length}):\n${list.map((l) => `  ${l}`).join('\n')}`);
 report('exported without a doc comment', missingDocs);
 report('exported without an @example', missingExample);
-if (listMembers) report('members without a doc comment (not enforced)', undocumentedMembers);
+report('members without a doc comment', undocumentedMembers);
 const validation = app.logger.hasWarnings() || app.logger.hasErrors();
 if (validation) console.log('TypeDoc validation failed: see its warnings above');
-if (missingDocs.length || missingExample.length || validation) process.exit(1);
-console.log('check-docs: every export of the five entry points has a summary and an @example');
+if (missingDocs.length || missingExample.length || undocumentedMembers.length || validation) process.exit(1);
+console.log('check-docs: every export of the five entry points has a summary and an @example, and every public member a doc comment');
 if (emit) {
   await app.generateOutputs(project);
   if (app.logger.hasWarnings() || app.logger.hasErrors()) {
