@@ -55,7 +55,13 @@ for (const c of cells) {
   c.best = Infinity;
   for (let i = 0; i < 3; i++) c.f(); // warm-up
 }
-for (let r = 0; r < rounds; r++) for (const c of cells) c.best = Math.min(c.best, timeIt(c.f, c.reps));
+// A cell timed right after a big workload pays for that one's garbage (ints_1m: 25-35% for
+// whichever build ran second). Every other round runs the cells in reverse order, which reduces
+// that (two identical builds: ints_1m b/a 1.12-1.20, dicts and tuples within 2%); for big
+// workloads compare one at a time (--only). A forced full GC
+// before each cell (node --expose-gc) was tried and made the times erratic (b/a 0.46-0.71).
+const reversed = [...cells].reverse();
+for (let r = 0; r < rounds; r++) for (const c of r % 2 ? reversed : cells) c.best = Math.min(c.best, timeIt(c.f, c.reps));
 const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)}µs` : `${ms.toFixed(3)}ms`);
 const byLabel = new Map(cells.map((c) => [c.label, c.best]));
 for (const c of cells) {
