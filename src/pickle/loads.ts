@@ -357,9 +357,12 @@ class Unpickler {
     return b;
   }
 
+  /** `opts.encoding` normalized ('latin-1' → 'latin1'), on the first Python 2 str: most pickles hold none. */
+  private encodingKey: string | undefined;
+
   private py2str(b: Buffer): unknown {
-    // Normalized here, not per call: most pickles hold no Python 2 str.
-    switch ((this.opts.encoding ?? 'ASCII').toLowerCase().replace(/[-_]/g, '')) {
+    this.encodingKey ??= (this.opts.encoding ?? 'ASCII').toLowerCase().replace(/[-_]/g, '');
+    switch (this.encodingKey) {
       case 'bytes':
         return b;
       case 'ascii': {
@@ -424,6 +427,14 @@ class Unpickler {
    * path (bench/pickle dicts_10k loads). Such a string is replaced by its interned copy once.
    */
   private readonly internGen = nextInternGen();
+
+  /** GET: the memo entry `idx`; a string in the first chunk is interned the first time it is fetched. */
+  private memoFetch(idx: number): unknown {
+    const v = idx < this.denseLen && idx < MEMO_CHUNK ? this.memoHead[idx] : undefined;
+    if (v === undefined) return this.memoGet(idx);
+    if (typeof v === 'string' && v.length > 1 && internedAt[idx] !== this.internGen) return this.internHead(idx, v);
+    return v;
+  }
 
   private internHead(i: number, v: string): string {
     const k = internString(v);
@@ -724,13 +735,13 @@ class Unpickler {
             const v = stack[stack.length - 1];
             // A dense memo just grows by one (bench/pickle dicts_10k); memoPut handles the rest.
             const n = this.denseLen;
-            if (this.memoCount === n && n < this.maxMemo && this.dictMemo === undefined && (n & (MEMO_CHUNK - 1)) !== 0) {
+            if (this.memoCount === n && n < this.maxMemo && this.dictMemo === undefined) {
+              this.memoCount = n + 1;
               // Inside the current chunk: one store, no call (bench/pickle dicts_10k).
-              this.memoTail[n & (MEMO_CHUNK - 1)] = v;
-              this.memoCount = this.denseLen = n + 1;
-            } else if (this.memoCount === n && n < this.maxMemo && this.dictMemo === undefined) {
-              this.memoCount++;
-              this.memoAppend(v);
+              if ((n & (MEMO_CHUNK - 1)) !== 0) {
+                this.memoTail[n & (MEMO_CHUNK - 1)] = v;
+                this.denseLen = n + 1;
+              } else this.memoAppend(v);
             } else this.memoPut(this.memoCount, v);
             break;
           }
@@ -748,23 +759,15 @@ class Unpickler {
           case 0x68: {
             // BINGET
             if (pos >= end) throw new Truncated(TRUNC);
-            const i = buf[pos++] as number;
-            const v = i < this.denseLen ? this.memoHead[i] : undefined;
-            if (v === undefined) stack.push(this.memoGet(i));
-            else if (typeof v === 'string' && v.length > 1 && internedAt[i] !== this.internGen) stack.push(this.internHead(i, v));
-            else stack.push(v);
+            stack.push(this.memoFetch(buf[pos++] as number));
             break;
           }
           case 0x6a: {
             // LONG_BINGET
             if (pos + 4 > end) throw new Truncated(TRUNC);
-            const idx = buf.readUInt32LE(pos);
+            // As BINGET: the keys of records that first appear after 256 memo entries are interned too.
+            stack.push(this.memoFetch(buf.readUInt32LE(pos)));
             pos += 4;
-            // As BINGET, for the keys of records that first appear after 256 memo entries.
-            const v = idx < this.denseLen && idx < MEMO_CHUNK ? this.memoHead[idx] : undefined;
-            if (v === undefined) stack.push(this.memoGet(idx));
-            else if (typeof v === 'string' && v.length > 1 && internedAt[idx] !== this.internGen) stack.push(this.internHead(idx, v));
-            else stack.push(v);
             break;
           }
           case 0x7d: // EMPTY_DICT
