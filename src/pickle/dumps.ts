@@ -106,7 +106,7 @@ export function dumps(value: unknown, options: DumpsOptions = {}): Buffer {
     if (e instanceof RangeError) throw new PicklingError(`value too deep or too large: ${e.message}`, '$', { cause: e });
     throw e;
   } finally {
-    scratch.release(p.outBuffer(), p.handedOut);
+    scratch.release(p.outBuffer());
     freeScratch = scratch;
   }
 }
@@ -145,11 +145,16 @@ class Scratch {
   buf: Buffer = Buffer.allocUnsafe(64 * 1024);
   readonly strs = new StrMemo();
 
-  /** Take back the buffer the pickler ended with (kept if not too big) and empty the memo. */
-  release(buf: Buffer, handedOut: boolean): void {
-    if (buf.length <= KEEP_BUFFER) {
-      if (buf.length > this.buf.length) this.buf = buf;
-    } else if (!handedOut && !(((bigBuffer?.deref()?.length ?? 0) >= buf.length))) bigBuffer = new WeakRef(buf);
+  /**
+   * Take back the buffer the pickler ended with and empty the memo. Up to KEEP_BUFFER it becomes
+   * this scratch's buffer; up to KEEP_BIG_BUFFER it is held weakly (unless a bigger one already
+   * is); a bigger one was handed out by dump() and is never reused.
+   */
+  release(buf: Buffer): void {
+    const n = buf.length;
+    if (n <= KEEP_BUFFER) {
+      if (n > this.buf.length) this.buf = buf;
+    } else if (n <= KEEP_BIG_BUFFER && (bigBuffer?.deref()?.length ?? 0) < n) bigBuffer = new WeakRef(buf);
     this.strs.reset();
   }
 }
@@ -202,10 +207,7 @@ class Pickler {
     const n = this.pos;
     // A buffer too big to keep is handed out as it is; otherwise the bytes are copied out at
     // their exact size (small results come from Node's shared pool).
-    if (this.buf.length > KEEP_BIG_BUFFER) {
-      this.handedOut = true;
-      return this.buf.subarray(0, n);
-    }
+    if (this.buf.length > KEEP_BIG_BUFFER) return this.buf.subarray(0, n);
     const out = Buffer.allocUnsafe(n);
     const b = this.buf;
     // Small results byte by byte: Buffer#copy's argument handling costs more than the copy.
@@ -213,9 +215,6 @@ class Pickler {
     else b.copy(out, 0, 0, n);
     return out;
   }
-
-  /** Whether dump() returned a view of the output buffer itself (which then must not be reused). */
-  handedOut = false;
 
   /** The output buffer, for the scratch to keep once the call is over. */
   outBuffer(): Buffer {
