@@ -170,6 +170,27 @@ describe('loads: exact mode', () => {
     expect(got[999]).toBe(999 & 255);
   });
 
+  it('a run of ints after MARK that is not a list batch is undone and read opcode by opcode', () => {
+    // MARK ints TUPLE while a list is on top of the stack; a batch of ints that ends in a str; a
+    // growing list whose later batch does; an int opcode cut short at the end of the input.
+    const ints = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ((i + from) * 7919) % 70001);
+    const shapes: unknown[] = [
+      [[], Tuple.of(1, 2, 3, 4)],
+      [[], Tuple.of(1, 300, 70000, 4, 5)],
+      [ints(3), 'x'],
+      [...ints(5), 'x', 7],
+      [...ints(1000), 5, 6, 'x'],
+      [...ints(2000), ...ints(600, 3), 'x', ...ints(999)],
+      [[...ints(1500)], [...ints(700), 'y'], [...ints(1200)]],
+    ];
+    for (const v of shapes) {
+      for (const protocol of [2, 4]) expect(loads(dumps(v, { protocol }), { exact: true })).toEqual(v);
+    }
+    // EMPTY_LIST MARK BININT1 1 BININT 0x01 0x00 <end>: the last int is truncated.
+    const cut = loads.bind(null, Buffer.from('80045d284b014a0100', 'hex'));
+    expect(cut).toThrow(UnpicklingError);
+  });
+
   it('keeps cycles and shared references', () => {
     const l: unknown[] = [];
     l.push(l, l);
