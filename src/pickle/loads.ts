@@ -579,48 +579,34 @@ class Unpickler {
     if (!Array.isArray(target) || target instanceof Tuple) return -1;
     const buf = this.buf;
     const end = this.end;
-    let len = this.growing?.get(target);
-    if (len === undefined) {
-      // A list's first batch is counted first: small batches (a record's short list of ints)
-      // and runs that do not end in APPENDS are left to the VM, so only a big list starts growing.
-      let p = pos;
-      let c = 0;
-      for (;; c++) {
-        const op = buf[p];
-        if (op === 0x4b && p + 2 <= end) p += 2;
-        else if (op === 0x4d && p + 3 <= end) p += 3;
-        else if (op === 0x4a && p + 5 <= end) p += 5;
-        else break;
-      }
-      if (p >= end || buf[p] !== 0x65 || c < 512) return -1;
-      len = target.length;
-      target.length = listCapacity(len, len + c, c, p + 1 - pos, end - p - 1, 64);
-    }
-    // The ints are stored as they are read, up to the capacity, which grows by the density read
-    // so far when a batch outruns it.
-    const len0 = len;
-    let cap = target.length;
     let p = pos;
-    for (;;) {
+    let c = 0;
+    for (;; c++) {
       const op = buf[p];
-      let v: number;
-      if (op === 0x4b && p + 2 <= end) {
-        v = buf[p + 1] as number;
-        p += 2;
-      } else if (op === 0x4d && p + 3 <= end) {
-        v = (buf[p + 1] as number) | ((buf[p + 2] as number) << 8);
-        p += 3;
-      } else if (op === 0x4a && p + 5 <= end) {
-        v = (buf[p + 1] as number) | ((buf[p + 2] as number) << 8) | ((buf[p + 3] as number) << 16) | ((buf[p + 4] as number) << 24);
-        p += 5;
-      } else break;
-      if (len === cap) target.length = cap = listCapacity(len, len + 1, len - len0, p - pos, end - p, 64);
-      target[len++] = v;
+      if (op === 0x4b && p + 2 <= end) p += 2;
+      else if (op === 0x4d && p + 3 <= end) p += 3;
+      else if (op === 0x4a && p + 5 <= end) p += 5;
+      else break;
     }
-    // Not a batch of ints after all (only a growing list's later batch can get here, as a first
-    // batch was counted): the VM runs it opcode by opcode. The list keeps its recorded length;
-    // the slots written past it are overwritten, or cut by settle().
-    if (p >= end || buf[p] !== 0x65) return -1;
+    const gl = this.growing?.get(target);
+    // Same rule as APPENDS: small batches keep push() (through the VM), big ones the capacity path.
+    if (p >= end || buf[p] !== 0x65 || (gl === undefined && c < 512)) return -1;
+    let len = gl ?? target.length;
+    const need = len + c;
+    if (need > target.length) target.length = listCapacity(len, need, c, p + 1 - pos, end - p - 1, 64);
+    for (let q = pos; q < p; ) {
+      const op = buf[q];
+      if (op === 0x4b) {
+        target[len++] = buf[q + 1] as number;
+        q += 2;
+      } else if (op === 0x4d) {
+        target[len++] = (buf[q + 1] as number) | ((buf[q + 2] as number) << 8);
+        q += 3;
+      } else {
+        target[len++] = (buf[q + 1] as number) | ((buf[q + 2] as number) << 8) | ((buf[q + 3] as number) << 16) | ((buf[q + 4] as number) << 24);
+        q += 5;
+      }
+    }
     (this.growing ??= new Map()).set(target, len);
     return p + 1;
   }
