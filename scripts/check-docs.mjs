@@ -10,6 +10,7 @@
 //
 //   node scripts/check-docs.mjs            check
 //   node scripts/check-docs.mjs --emit     check, then write the HTML reference (typedoc.json's `out`)
+import { readFileSync } from 'node:fs';
 import { Application, ReflectionKind } from 'typedoc';
 
 const emit = process.argv.includes('--emit');
@@ -35,6 +36,25 @@ function commentOf(r) {
   return undefined;
 }
 
+/**
+ * Whether a method's doc comment is written in our source, right above its (first) declaration.
+ * TypeDoc copies a comment from the declaration a method overrides, so an undocumented
+ * `toString()` otherwise passes with lib.d.ts's "Returns a string representation of an object."
+ */
+const sourceLines = new Map();
+function hasOwnComment(m) {
+  const src = m.signatures?.[0]?.sources?.[0] ?? m.sources?.[0];
+  if (!src?.fullFileName?.includes('/src/')) return true;
+  let lines = sourceLines.get(src.fullFileName);
+  if (!lines) {
+    lines = readFileSync(src.fullFileName, 'utf8').split('\n');
+    sourceLines.set(src.fullFileName, lines);
+  }
+  let i = src.line - 2;
+  while (i >= 0 && /^\s*@/.test(lines[i])) i--; // decorators
+  return i >= 0 && lines[i].trim().endsWith('*/');
+}
+
 function where(r) {
   const src = r.sources?.[0] ?? r.signatures?.[0]?.sources?.[0];
   return src ? `${src.fileName}:${src.line}` : '';
@@ -52,7 +72,12 @@ for (const mod of project.children ?? []) {
     else if (!c.blockTags.some((t) => t.tag === '@example')) missingExample.push(name);
     if (r.kindOf(ReflectionKind.Class | ReflectionKind.Interface)) {
       for (const m of r.children ?? []) {
-        if (m.kindOf(MEMBERS) && !m.flags.isPrivate && !m.flags.isProtected && !m.inheritedFrom && !commentOf(m)) {
+        // A comment taken over from a declaration of this project (an interface or base class
+        // method) is fine; one from outside (lib.d.ts) is not.
+        const sig = m.signatures?.[0];
+        const fromProject = m.overwrites ?? m.implementationOf ?? sig?.overwrites ?? sig?.implementationOf;
+        const undocumented = !commentOf(m) || (m.kindOf(ReflectionKind.Method) && !fromProject && !hasOwnComment(m));
+        if (m.kindOf(MEMBERS) && !m.flags.isPrivate && !m.flags.isProtected && !m.inheritedFrom && undocumented) {
           undocumentedMembers.push(`${mod.name}.${r.name}.${m.name} ${where(m)}`);
         }
       }

@@ -174,6 +174,7 @@ export class Proxy implements AsyncDisposable {
     return rebuildProxyReduction(this.#host.wireToken(this.token), this.#host.serializer, this.exposed, this.#host.proxyClassName(this.typeid));
   }
 
+  /** For logs: `<DictProxy typeid="dict" id="7f3a">`, with `released` once it is. */
   toString(): string {
     return `<${this.constructor.name} typeid=${JSON.stringify(this.typeid)} id=${JSON.stringify(this.id)}${this.released ? ' released' : ''}>`;
   }

@@ -381,6 +381,7 @@ export class PyDate implements Reducible {
     d.setUTCFullYear(this.year);
     return d;
   }
+  /** ISO form as Python's `str()` writes it: `'2024-02-29'`. */
   toString(): string {
     return `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)}`;
   }
@@ -424,6 +425,7 @@ export class PyTime implements Reducible {
     const us = ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number);
     return new PyTime(h & 127, b[1] as number, b[2] as number, us, tz ?? null, h > 127 ? 1 : 0);
   }
+  /** As Python's `str()` without the UTC offset: `'13:05:09'`, or `'13:05:09.000250'` with microseconds. */
   toString(): string {
     return `${pad(this.hour, 2)}:${pad(this.minute, 2)}:${pad(this.second, 2)}${this.microsecond ? '.' + pad(this.microsecond, 6) : ''}`;
   }
@@ -512,6 +514,7 @@ export class PyDatetime implements Reducible {
       aware ? new PyTimezone(new PyTimedelta(0, 0, 0)) : null,
     );
   }
+  /** As Python's `str()` without the UTC offset: `'2024-02-29 13:05:09'`, microseconds when not 0. */
   toString(): string {
     return `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)} ${pad(this.hour, 2)}:${pad(this.minute, 2)}:${pad(this.second, 2)}${this.microsecond ? '.' + pad(this.microsecond, 6) : ''}`;
   }
@@ -544,6 +547,7 @@ export class PyDatetime implements Reducible {
 export class PyDecimal implements Reducible {
   /** @param value The decimal's exact string form, e.g. `'0.10'`. */
   constructor(readonly value: string) {}
+  /** The exact decimal string, as Python's `str()` writes it: `'0.10'`, `'NaN'`. */
   toString(): string {
     return this.value;
   }
@@ -577,6 +581,7 @@ export class PyFraction implements Reducible {
     if (!m) throw new TypeError('bad Fraction state');
     return new PyFraction(BigInt(m[1] as string), BigInt(m[2] ?? '1'));
   }
+  /** As Python's `str()`: `'3/4'`, or `'2'` when the denominator is 1. */
   toString(): string {
     return this.denominator === 1n ? String(this.numerator) : `${this.numerator}/${this.denominator}`;
   }

@@ -221,6 +221,7 @@ export class DType implements Reducible {
     return c;
   }
 
+  /** The type string (`'<f8'`), or the fields as NumPy lists them for a structured dtype: `[('x', '<i4'), ('y', '<f8')]`. */
   toString(): string {
     return this.fields ? `[${(this.names ?? []).map((n) => `('${n}', '${this.fields?.get(n)?.dtype.str ?? '?'}')`).join(', ')}]` : this.str;
   }
@@ -734,6 +735,7 @@ export class NDScalar implements Reducible {
   get value(): unknown {
     return itemAt(this.descr, new DataView(this.raw.buffer, this.raw.byteOffset, this.raw.byteLength), 0);
   }
+  /** The primitive `value` for arithmetic and comparisons (`+scalar`, `scalar > 1`); the scalar itself when `value` is an object (bytes, a structured record, …). */
   valueOf(): unknown {
     const v = this.value;
     return typeof v === 'object' && v !== null ? this : v;
@@ -765,6 +767,7 @@ export class NDScalar implements Reducible {
         return 'void';
     }
   }
+  /** The value as Python prints it (floats in `repr` form: `'1.0'`). */
   toString(): string {
     const v = this.value;
     return this.descr.kind === 'f' && typeof v === 'number' ? floatRepr(v) : show(v);
