@@ -5,7 +5,8 @@
 //  2. every symbol an entry point exports (functions, classes, variables, interfaces, type aliases)
 //     must have a summary and an `@example` block;
 //  3. every public method, property and accessor of an exported class or interface must have a
-//     doc comment (no @example needed).
+//     doc comment (no @example needed); a method's own, unless it overrides or implements a
+//     declaration of this project (TypeDoc would otherwise pass lib.d.ts's comment of toString).
 // Prints every offender as `entry.Symbol (kind) src/file.ts:line` and exits 1 when there is one.
 //
 //   node scripts/check-docs.mjs            check
