@@ -14,6 +14,7 @@ import type { Codec } from '../codec.js';
 import { ConnectionClosedError, EOFError, MpwireError, ProtocolError } from '../errors.js';
 import { dumps, pickleCodec } from '../pickle/index.js';
 import { Connection, type WaitOptions } from '../wire/index.js';
+import { withHandshakeDeadline } from '../wire/listener.js';
 import { ChildExitError, type ChildExit } from './child-exit-error.js';
 import { type PythonInfo, findPythons } from './find-pythons.js';
 import { signalGroup, track, untrack } from './reaper.js';
@@ -49,6 +50,11 @@ export interface SpawnPythonOptions {
    * answers it, or call `multiprocessing.connection.answer_challenge`/`deliver_challenge` yourself.
    */
   authkey?: Uint8Array | string;
+  /**
+   * Milliseconds the `authkey` handshake may take. On expiry the child is killed and
+   * `spawnPython` rejects with `TimeoutError`. Default 20000, as for `listen`/`connect`.
+   */
+  handshakeTimeout?: number;
   /** Handlers the Python side may call with `mpwire_child.call(name, ...)`. */
   handlers?: Handlers;
   /** Child stdin: `'ignore'` (default), `'pipe'` or `'inherit'`. */
@@ -106,6 +112,8 @@ export interface PythonChild extends AsyncDisposable {
   handle(handlers: Handlers): void;
 }
 
+/** Same default as `listen`/`connect`: a child that never answers must not hang us forever. */
+const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
 const TAIL_LINES = 20;
 const TAIL_BYTES = 8192;
 
@@ -338,15 +346,21 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
   conn.setExplain(explain);
 
   if (options.authkey !== undefined) {
+    const authkey = options.authkey;
     try {
-      const result = await Promise.race([
-        serverHandshake(conn, options.authkey),
-        exit.then((x) => Promise.reject(new ChildExitError({ ...x, pid, stderrTail: stderrTail() }))),
-      ]);
+      // The deadline clears its timer either way and destroys the connection on any failure.
+      const result = await withHandshakeDeadline(conn, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, () =>
+        Promise.race([
+          serverHandshake(conn, authkey),
+          exit.then((x) => Promise.reject(new ChildExitError({ ...x, pid, stderrTail: stderrTail() }))),
+        ]),
+      );
       conn.authDialect = result.dialect;
       conn.authDigest = result.digest;
     } catch (e) {
+      // Reap the child before rejecting: the caller gets no handle to kill it with.
       signalGroup(pid, 'SIGKILL');
+      await exit;
       throw e;
     }
   }

@@ -65,7 +65,27 @@ function floatRepr(x: number): string {
 }
 
 /**
- * Python-style repr of a value decoded by mpwire (either pickle mode, xmlrpc or JSON).
+ * Deepest container nesting rendered; deeper ones print as `[...]`, `(...)`, `{...}` or `...`
+ * (reprlib's abbreviations). `loads` accepts far deeper pickles (100,000 nested lists fit in
+ * 200 KB), and rendering them whole would overflow the stack and drop the message. 200 levels is
+ * more than anyone reads yet a small fraction of Node's stack.
+ */
+const MAX_DEPTH = 200;
+
+/** reprlib-style stand-in for a container nested deeper than {@link MAX_DEPTH}; `undefined` for leaves. */
+function abbreviated(v: object): string | undefined {
+  if (v instanceof PyFloat || v instanceof NDArray || v instanceof NDScalar || v instanceof Uint8Array) return undefined;
+  if (v instanceof PyGlobal || v instanceof Date || v instanceof Error) return undefined;
+  if (v instanceof Tuple) return '(...)';
+  if (Array.isArray(v)) return '[...]';
+  if (v instanceof FrozenSet) return 'frozenset({...})';
+  if (v instanceof PyException || v instanceof PyObject || isReducible(v)) return '...';
+  return '{...}';
+}
+
+/**
+ * Python-style repr of a value decoded by mpwire (either pickle mode, xmlrpc or JSON). Containers
+ * nested deeper than 200 levels print abbreviated (`[...]`, `{...}`).
  * @example
  * ```ts
  * pyRepr(tuple(1, 'a', null)); // "(1, 'a', None)"
@@ -80,6 +100,9 @@ export function pyRepr(value: unknown, seen: Set<object> = new Set()): string {
   if (typeof value !== 'object' && typeof value !== 'function') return String(value);
   const obj = value as object;
   if (seen.has(obj)) return Array.isArray(obj) ? '[...]' : '{...}';
+  // `seen` holds exactly the enclosing containers, so its size is the depth.
+  const short = seen.size >= MAX_DEPTH ? abbreviated(obj) : undefined;
+  if (short !== undefined) return short;
   seen.add(obj);
   try {
     return reprObject(obj, seen);
@@ -120,13 +143,18 @@ function reprObject(v: object, seen: Set<object>): string {
   return `{${Object.entries(v).map(([k, x]) => `${strRepr(k)}: ${r(x)}`).join(', ')}}`;
 }
 
-/** A JSON-ready copy: bytes become `{"$bytes": "<hex>"}`, ints beyond 2^53 strings, unknown objects tagged. */
+/**
+ * A JSON-ready copy: bytes become `{"$bytes": "<hex>"}`, ints beyond 2^53 strings, unknown objects
+ * tagged, containers nested deeper than 200 levels the string `"..."`.
+ */
 export function jsonable(v: unknown, seen: Set<object> = new Set()): unknown {
   if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (v === undefined) return null;
   if (v === null || typeof v !== 'object') return v;
   if (seen.has(v)) return '<cycle>';
+  // Cut here, not in JSON.stringify: it would overflow on the deep copy just the same.
+  if (seen.size >= MAX_DEPTH && abbreviated(v) !== undefined) return '...';
   seen.add(v);
   try {
     const j = (x: unknown): unknown => jsonable(x, seen);

@@ -1,8 +1,8 @@
-import { mkdtempSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ChildExitError, childModuleDir, defaultPython, findPythons, spawnPython } from '../../src/bridge/index.js';
-import { EOFError, MpwireError } from '../../src/errors.js';
+import { EOFError, MpwireError, TimeoutError } from '../../src/errors.js';
 
 describe('spawnPython', () => {
   it('defaults to the newest CPython 3 and finds the helper module', async () => {
@@ -41,6 +41,32 @@ describe('spawnPython', () => {
     expect(e).toBeInstanceOf(MpwireError);
     expect(e.message).toMatch(/cannot (run|start) python|nonexistent/);
   });
+
+  it('handshakeTimeout kills a child that never answers the challenge; an answered one disarms it', async () => {
+    const pidFile = `${mkdtempSync(`${tmpdir()}/mpwire-hs-`)}/pid`;
+    const started = Date.now();
+    // Both at once: the silent child times out while the answering one must outlive its deadline.
+    const [silent, answering] = await Promise.allSettled([
+      spawnPython(['-c', `import os, time; open(${JSON.stringify(pidFile)}, 'w').write(str(os.getpid())); time.sleep(30)`], {
+        authkey: 'k',
+        handshakeTimeout: 1000,
+      }),
+      // A wider deadline for the one that answers, so a loaded CI machine does not make it miss.
+      spawnPython(['-c', 'import mpwire_child; mpwire_child.serve({"up": lambda s: s.upper()})'], { authkey: 'k', handshakeTimeout: 2500 }),
+    ]);
+    if (answering.status === 'rejected') throw answering.reason;
+    await using child = answering.value;
+    expect(silent.status).toBe('rejected');
+    const e = (silent as PromiseRejectedResult).reason as TimeoutError;
+    expect(e).toBeInstanceOf(TimeoutError);
+    expect(e.message).toBe('authentication handshake timed out after 1000 ms');
+    expect(Date.now() - started).toBeLessThan(10_000); // not the 30 s the child sleeps
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' })); // killed and reaped
+    // Past the answering child's deadline too: its timer must have been disarmed.
+    await new Promise((r) => setTimeout(r, Math.max(0, 2800 - (Date.now() - started))));
+    expect(await child.call('up', 'ok')).toBe('OK');
+  }, 20_000);
 
   it('close() ends a serve() loop; asyncDispose works', async () => {
     await using child = await spawnPython(['-c', 'import mpwire_child; mpwire_child.serve({"up": lambda s: s.upper()})']);
