@@ -23,6 +23,30 @@ export class XmlRpcError extends MpwireError {
 }
 
 /**
+ * `String(v)` that never throws. A decoded struct can hold a `toString` or `valueOf` member that
+ * is not a function, so `String()` throws on it; a fault must still become a {@link Fault}.
+ * Falls back to JSON, then to `Object.prototype.toString`, then to the `typeof` name.
+ */
+function describe(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    // not convertible: try the next form
+  }
+  try {
+    const json = JSON.stringify(v);
+    if (typeof json === 'string') return json;
+  } catch {
+    // cyclic, or holds a bigint: try the next form
+  }
+  try {
+    return Object.prototype.toString.call(v);
+  } catch {
+    return typeof v;
+  }
+}
+
+/**
  * An XML-RPC fault response (`<methodResponse><fault>…`), as Python's `xmlrpc.client.Fault`.
  * `loads` throws it when the document is a fault; `dumps` writes one when given one.
  * @example
@@ -37,7 +61,7 @@ export class Fault extends XmlRpcError {
   /** The fault string sent by the peer. */
   readonly faultString: unknown;
   constructor(faultCode: unknown, faultString: unknown, options?: MpwireErrorOptions) {
-    super(`<Fault ${String(faultCode)}: ${JSON.stringify(String(faultString))}>`, 'MPWIRE_XMLRPC_FAULT', 'fault', options);
+    super(`<Fault ${describe(faultCode)}: ${JSON.stringify(describe(faultString))}>`, 'MPWIRE_XMLRPC_FAULT', 'fault', options);
     this.faultCode = faultCode;
     this.faultString = faultString;
   }
@@ -114,7 +138,8 @@ export class XmlLimitError extends XmlRpcError {
 /**
  * A value cannot be marshalled (Python's `TypeError: cannot marshal …`): `undefined`, a function,
  * a symbol, a `Set`, a recursive array/object, a struct key that is not a string, `null` without
- * `allowNone`, a string with a lone surrogate, a `Date` outside years 1–9999, …
+ * `allowNone`, a string with a lone surrogate, a `Date` outside years 1–9999, arrays and structs
+ * nested more than 681 deep (`reason` `'depth'`), …
  * `path` says where inside the value (e.g. `'$[0].a'`).
  * @example
  * ```ts

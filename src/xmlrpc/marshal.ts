@@ -7,6 +7,7 @@
 import { Fault, MarshalError, OverflowError } from './errors.js';
 import { pyFloatRepr } from './numbers.js';
 import { DateTime, Decimal, Double, formatDateTime } from './types.js';
+import { DEFAULT_MAX_DEPTH } from './unmarshal.js';
 
 /**
  * Options of {@link dumps}, named after Python's `xmlrpc.client.dumps` parameters.
@@ -47,6 +48,13 @@ export const MAXINT = 2 ** 31 - 1;
  */
 export const MININT = -(2 ** 31);
 
+/**
+ * Deepest array/struct nesting `dumps` writes: the most whose document `loads` accepts at
+ * its default maxDepth (3 elements per level, at most 5 around them: methodCall, params, param,
+ * value, int). CPython's `dumps` stops at about 497; deeper values would overflow the stack.
+ */
+export const MAX_NESTING = Math.floor((DEFAULT_MAX_DEPTH - 5) / 3);
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
@@ -82,11 +90,13 @@ function typeName(v: unknown): string {
 
 /**
  * Generates an XML-RPC params (or fault) chunk, like CPython's `Marshaller`. One instance per
- * call; `memo` detects recursive arrays and structs.
+ * call; `memo` detects recursive arrays and structs, `depth` bounds their nesting.
  */
 class Marshaller {
   private readonly out: string[] = [];
   private readonly memo = new Set<object>();
+  /** Arrays and structs open around the value being dumped. */
+  private depth = 0;
   constructor(private readonly allowNone: boolean) {}
 
   dumps(values: readonly unknown[] | Fault): string {
@@ -177,17 +187,26 @@ class Marshaller {
     this.out.push(`<value><dateTime.iso8601>${text}</dateTime.iso8601></value>\n`);
   }
 
+  /** Opens one level of array/struct nesting; past {@link MAX_NESTING} a MarshalError, not a stack overflow. */
+  private enter(path: string): void {
+    if (this.depth >= MAX_NESTING) throw new MarshalError(`cannot marshal arrays and structs nested more than ${MAX_NESTING} deep`, path, 'depth');
+    this.depth++;
+  }
+
   private dumpArray(value: readonly unknown[], path: string): void {
     if (this.memo.has(value)) throw new MarshalError('cannot marshal recursive sequences', path, 'recursive');
+    this.enter(path);
     this.memo.add(value);
     this.out.push('<value><array><data>\n');
     for (let i = 0; i < value.length; i++) this.dump(value[i], `${path}[${i}]`);
     this.out.push('</data></array></value>\n');
     this.memo.delete(value);
+    this.depth--;
   }
 
   private dumpStruct(value: Map<unknown, unknown> | Record<string, unknown>, path: string): void {
     if (this.memo.has(value)) throw new MarshalError('cannot marshal recursive dictionaries', path, 'recursive');
+    this.enter(path);
     this.memo.add(value);
     this.out.push('<value><struct>\n');
     const entries: Iterable<[unknown, unknown]> = value instanceof Map ? value.entries() : Object.entries(value);
@@ -201,6 +220,7 @@ class Marshaller {
     }
     this.out.push('</struct></value>\n');
     this.memo.delete(value);
+    this.depth--;
   }
 }
 
@@ -214,7 +234,8 @@ class Marshaller {
  * {@link Double} → `<double>` in Python's `repr` form; `string` → `<string>` (`& < >` escaped);
  * `null` → `<nil/>` (needs `allowNone`); `Uint8Array`/`Buffer` → `<base64>`; `Date` (UTC) and
  * {@link DateTime} → `<dateTime.iso8601>`; arrays → `<array>`; plain objects and `Map`s with
- * string keys → `<struct>`. Anything else throws {@link MarshalError}.
+ * string keys → `<struct>`. Anything else throws {@link MarshalError}, as do arrays and structs
+ * nested more than 681 deep (the deepest document `loads` reads at its default `maxDepth`).
  * @example
  * ```ts
  * dumps([42]);                                  // '<params>\n<param>\n<value><int>42</int></value>\n</param>\n</params>\n'

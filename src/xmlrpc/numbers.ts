@@ -5,9 +5,22 @@
  * @internal
  */
 
-/** Characters Python's `str.strip()` (and `int()`/`float()`) treat as whitespace. */
-const PY_WS = '[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
-const STRIP_RE = new RegExp(`^${PY_WS}+|${PY_WS}+$`, 'g');
+/** True for the code units Python's `str.strip()` (and `int()`/`float()`) treat as whitespace. */
+function isPyWhitespace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return (
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
+}
 
 const DIGITS = '\\d(?:_?\\d)*';
 const INT_RE = new RegExp(`^[+-]?${DIGITS}$`);
@@ -18,9 +31,16 @@ const DECIMAL_RE = new RegExp(
   'i',
 );
 
-/** `str.strip()` with Python's whitespace set. */
+/**
+ * `str.strip()` with Python's whitespace set. A scan from each end, not a regex: `/^\s+|\s+$/g`
+ * backtracks over every inner whitespace run, quadratic time on hostile number text.
+ */
 export function pyStrip(text: string): string {
-  return text.replace(STRIP_RE, '');
+  let start = 0;
+  let end = text.length;
+  while (start < end && isPyWhitespace(text.charCodeAt(start))) start++;
+  while (end > start && isPyWhitespace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 /**

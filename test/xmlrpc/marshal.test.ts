@@ -6,6 +6,7 @@ import {
   Double,
   Fault,
   MarshalError,
+  DEFAULT_MAX_DEPTH,
   MAXINT,
   MININT,
   OverflowError,
@@ -15,6 +16,7 @@ import {
   loads,
   xmlCodec,
 } from '../../src/xmlrpc/index.js';
+import { MAX_NESTING } from '../../src/xmlrpc/marshal.js';
 import { pyFloatRepr } from '../../src/xmlrpc/numbers.js';
 
 const frame = (v: unknown): string => Buffer.from(xmlCodec().encode(v)).toString('utf8');
@@ -176,6 +178,42 @@ describe('array and struct', () => {
     expect(() => dumps([o])).toThrow(/recursive dictionaries/);
     const shared = [1];
     expect(loads(dumps([[shared, shared]]))[0]).toEqual([[[1], [1]]]);
+  });
+  it('refuses nesting deeper than MAX_NESTING with MarshalError, not a stack overflow', () => {
+    const nest = (k: number, wrap: (v: unknown) => unknown): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < k; i++) v = wrap(v);
+      return v;
+    };
+    const thrown = (run: () => unknown): unknown => {
+      try {
+        run();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const inArray = (v: unknown): unknown => [v];
+    for (const wrap of [inArray, (v: unknown) => ({ a: v }), (v: unknown) => new Map([['m', v]])]) {
+      for (const encode of [(v: unknown) => dumps([v]), (v: unknown) => xmlCodec().encode(v)]) {
+        const e = thrown(() => encode(nest(20_000, wrap)));
+        expect(e).toBeInstanceOf(MarshalError);
+        expect((e as MarshalError).reason).toBe('depth');
+        expect(() => encode(nest(MAX_NESTING + 1, wrap))).toThrow(MarshalError);
+      }
+      // The deepest value dumps writes is one loads reads back with its default maxDepth.
+      const deepest = nest(MAX_NESTING, wrap);
+      expect(loads(dumps([deepest], { methodname: 'm' }), { mapStructs: wrap(1) instanceof Map })[0]).toEqual([deepest]);
+    }
+    expect(MAX_NESTING).toBe(Math.floor((DEFAULT_MAX_DEPTH - 5) / 3));
+    expect(MAX_NESTING).toBeGreaterThan(497); // CPython's own dumps stops at about 497 arrays
+    expect(thrown(() => dumps(new Fault(nest(20_000, inArray), 'deep')))).toBeInstanceOf(MarshalError);
+    // A fault's own struct is one level.
+    const fault = thrown(() => loads(dumps(new Fault(nest(MAX_NESTING - 1, inArray), 'deep'))));
+    expect((fault as Fault).faultCode).toEqual(nest(MAX_NESTING - 1, inArray));
+    expect(() => dumps(new Fault(nest(MAX_NESTING, inArray), 'deep'))).toThrow(MarshalError);
+    const e = thrown(() => dumps([[[nest(MAX_NESTING, inArray)]]]));
+    expect((e as MarshalError).path).toBe(`$[0]${'[0]'.repeat(MAX_NESTING)}`);
   });
   it.each([
     ['undefined', undefined],

@@ -15,6 +15,7 @@ import {
   loads,
   xmlCodec,
 } from '../../src/xmlrpc/index.js';
+import { pyStrip } from '../../src/xmlrpc/numbers.js';
 
 const P = (inner: string): string => `<params><param><value>${inner}</value></param></params>`;
 const one = (inner: string, options = {}): unknown => loads(P(inner), options)[0][0];
@@ -157,6 +158,66 @@ describe('hostile input', () => {
   it('the decoder keeps working after it threw', () => {
     expect(() => loads('<params>')).toThrow(ExpatError);
     expect(loads(P('<int>1</int>'))[0]).toEqual([1]);
+  });
+
+  it('whitespace inside number text costs linear time (pyStrip)', () => {
+    // A regex strip backtracked quadratically here: over a minute for these inputs.
+    const n = 150_000;
+    const t0 = performance.now();
+    expect(thrown(() => loads(P(`<int>1${' '.repeat(n)}1</int>`)))).toMatchObject({ reason: 'bad-int' });
+    expect(thrown(() => loads(P(`<double>1${'\u3000'.repeat(n)}1</double>`)))).toMatchObject({ reason: 'bad-double' });
+    expect(pyStrip(`x${' \t'.repeat(n / 2)}x`)).toHaveLength(n + 2);
+    expect(one(`<int>${' '.repeat(n)}7${'\n'.repeat(n)}</int>`)).toBe(7);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    // The stripped set stays exactly Python's str.isspace() set.
+    const pyWs = new Set([...'\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000']);
+    for (let c = 0x2000; c <= 0x200a; c++) pyWs.add(String.fromCharCode(c));
+    const wrong: number[] = [];
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      const padded = `${ch}${ch}a${ch}b${ch}${ch}`;
+      if (pyStrip(padded) !== (pyWs.has(ch) ? `a${ch}b` : padded)) wrong.push(c);
+    }
+    expect(wrong).toEqual([]);
+    expect(pyStrip(' \u3000 ')).toBe('');
+    expect(pyStrip('')).toBe('');
+  });
+
+  it('text followed by many end tags is not copied once per end tag', () => {
+    // Each end tag joined all text since the last start tag: about 14 s for this input.
+    const text = 'x'.repeat(10_000_000);
+    const depth = 2000;
+    const doc = `<params><param>${'<value>'.repeat(depth)}${text}${'</value>a'.repeat(depth)}</param></params>`;
+    const t0 = performance.now();
+    const [params] = loads(doc);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(params).toHaveLength(1);
+    expect(params[0] === text).toBe(true);
+  });
+
+  it('a fault whose code or string cannot be converted to a string is still a Fault', () => {
+    const member = (name: string, value: string): string => `<member><name>${name}</name><value>${value}</value></member>`;
+    const fault = (code: string, str: string): string =>
+      `<methodResponse><fault><value><struct>${member('faultCode', code)}${member('faultString', str)}</struct></value></fault></methodResponse>`;
+    for (const hostile of ['toString', 'valueOf']) {
+      const struct = `<struct>${member(hostile, 'x')}${member('toString', 'y')}</struct>`;
+      for (const xml of [fault(struct, 'y'), fault('<int>1</int>', struct)]) {
+        const e = thrown(() => loads(xml));
+        expect(e).toBeInstanceOf(Fault);
+        expect((e as Fault).code).toBe('MPWIRE_XMLRPC_FAULT');
+        expect((e as Fault).message).toMatch(/toString\\?":\\?"y/);
+      }
+    }
+    const e = thrown(() => loads(fault(`<struct>${member('toString', 'x')}</struct>`, 'y')));
+    expect((e as Fault).faultCode).toEqual({ toString: 'x' });
+    expect((e as Fault).faultString).toBe('y');
+    // Values no conversion can describe still give a Fault.
+    const opaque = Object.create(null) as object;
+    expect(new Fault(opaque, opaque).message).toBe('<Fault {}: "{}">');
+    const cyclic: Record<string, unknown> = { toString: 1 };
+    cyclic.self = cyclic;
+    expect(new Fault(cyclic, 1n).message).toBe('<Fault [object Object]: "1">');
+    expect(new Fault(4, 'Too many').message).toBe('<Fault 4: "Too many">');
   });
 
   it('every error is an XmlRpcError with a stable code', () => {
