@@ -147,6 +147,41 @@ def sync_checks():
         assert t[:] == [(1, "a"), (0, "b"), (1, "c")], t[:]
         raises(TypeError, t.sort, key=max)  # a callable mpwire cannot evaluate
 
+    @check("hostile sizes (cyclic repr, list * n, str.strip key, long timeouts)")
+    def _():
+        # A list holding itself twice: str() is CPython's repr, at once (it held the server ~50 s).
+        x = []
+        x.append(x)
+        x.append(x)
+        l = m.list()
+        l.append(x)
+        t = time.time()
+        assert str(l) == repr([x]), str(l)
+        # list * n: nothing to repeat returns at once; a result too large is CPython's MemoryError.
+        e = m.list()
+        e *= 10 ** 9
+        assert len(e) == 0 and e * 10 ** 9 == []
+        one = m.list([1])
+        assert one * 3 == [1, 1, 1] and one * -1 == []
+        raises(MemoryError, one.__mul__, 10 ** 15)
+        raises(OverflowError, one.__mul__, 10 ** 20)
+        assert len(one) == 1
+        assert time.time() - t < 2, time.time() - t
+        if not PY2:  # Python 2 cannot pickle str.strip
+            items = [u"a" + u" " * 200000 + u"a", u"\x1cb", u" \u3000c\ufeff", u"\x85"]
+            s = m.list(items)
+            t = time.time()
+            s.sort(key=str.strip)
+            assert time.time() - t < 2, time.time() - t
+            assert s[:] == sorted(items, key=str.strip)
+        # Timeouts past setTimeout's 2**31 ms (~24.8 days) wait (they ended after 1 ms).
+        q = m.Queue()
+        threading.Timer(0.3, q.put, ("late",)).start()
+        assert q.get(timeout=3e6) == "late"
+        ev = m.Event()
+        threading.Timer(0.3, ev.set).start()
+        assert ev.wait(3e6) is True
+
     if sys.version_info >= (3, 14):
         @check("set (3.14+)")
         def _():

@@ -31,7 +31,7 @@ function expectedSync(py: PythonInfo): string[] {
     'Event',
     'Condition',
   ];
-  names.push('list sort(key) and reversed');
+  names.push('list sort(key) and reversed', 'hostile sizes (cyclic repr, list * n, str.strip key, long timeouts)');
   if (py.versionTuple[0] >= 3) names.push('Barrier', 'nested proxies');
   if (atLeast(py, 3, 14)) names.push('set (3.14+)', 'dict and list 3.14 methods');
   names.push('errors (unexposed method, unknown typeid)');

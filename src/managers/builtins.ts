@@ -7,8 +7,22 @@
  * @module
  */
 import { PyException, PyGlobal, PyObject, PySlice, Tuple, type Reduction, pyReduce, tuple } from '../pickle/index.js';
+import { startTimer } from '../wire/deadline.js';
 import { MANAGERS_MODULE } from './protocol.js';
-import { pyCompare, pyEquals, pyError, pyIndex, pyKey, pyNumber, pyRepr, pySeconds, pyStr, pyTruthy, pyTypeName } from './py-values.js';
+import {
+  REPR_MAX_LENGTH,
+  pyCompare,
+  pyEquals,
+  pyError,
+  pyIndex,
+  pyKey,
+  pyNumber,
+  pyRepr,
+  pySeconds,
+  pyStr,
+  pyTruthy,
+  pyTypeName,
+} from './py-values.js';
 
 /**
  * The per-call context the server passes to served objects.
@@ -152,6 +166,36 @@ function sliceRange(s: PySlice, length: number): number[] {
   return out;
 }
 
+/** CPython's `PY_SSIZE_T_MAX`: a larger repeat count is an OverflowError there. */
+const PY_SSIZE_T_MAX = 2n ** 63n - 1n;
+
+/**
+ * Most items a repeat (`list * n`, `Array(typecode, n)`) may produce. CPython goes on until memory
+ * runs out (`MemoryError`); V8 aborts the whole process for an array past ~2^27 items, so mpwire
+ * raises `MemoryError` beyond this before allocating. 2^26 items are 512 MiB of references.
+ */
+const MAX_REPEAT_ITEMS = 2 ** 26;
+
+/** `n` of `seq * n` (0 for n <= 0), with CPython's TypeError and OverflowError. */
+function repeatCount(v: unknown): number {
+  let n: bigint;
+  if (typeof v === 'bigint') n = v;
+  else if (typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v))) n = BigInt(v);
+  else throw pyError('TypeError', `can't multiply sequence by non-int of type '${pyTypeName(v)}'`);
+  if (n > PY_SSIZE_T_MAX || n < -PY_SSIZE_T_MAX - 1n) throw pyError('OverflowError', "cannot fit 'int' into an index-sized integer");
+  return n > 0n ? Number(n) : 0;
+}
+
+/** `items * n` as a new list: doubled with `concat`, not pushed item by item (nor spread, which overflows the stack). */
+function repeat(items: readonly unknown[], n: number): unknown[] {
+  if (items.length === 0 || n === 0) return [];
+  if (n > MAX_REPEAT_ITEMS / items.length) throw pyError('MemoryError');
+  const size = items.length * n;
+  let out = items.slice();
+  while (out.length * 2 <= size) out = out.concat(out);
+  return out.length < size ? out.concat(out.slice(0, size - out.length)) : out;
+}
+
 function normIndex(i: unknown, length: number, what: string): number {
   let n = pyIndex(i, `${what} indices`);
   if (n < 0) n += length;
@@ -190,10 +234,10 @@ async function waitUntil(cond: () => boolean, waiters: Set<Wake>, timeout: numbe
 
 function sleepUntilWoken(waiters: Set<Wake>, deadline: number, signal: AbortSignal): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const cleanup = (): void => {
       waiters.delete(wake);
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       signal.removeEventListener('abort', onAbort);
     };
     const wake: Wake = () => {
@@ -211,10 +255,10 @@ function sleepUntilWoken(waiters: Set<Wake>, deadline: number, signal: AbortSign
     waiters.add(wake);
     signal.addEventListener('abort', onAbort);
     if (deadline !== Number.POSITIVE_INFINITY) {
-      timer = setTimeout(() => {
+      cancelTimer = startTimer(deadline - Date.now(), () => {
         cleanup();
         resolve(false);
-      }, Math.max(0, deadline - Date.now()));
+      });
     }
   });
 }
@@ -425,8 +469,13 @@ export class PyList implements ServedObject {
         if (i instanceof PySlice) {
           const values = iterate(v);
           const [start, stop, step] = sliceIndices(i, items.length);
-          if (step === 1) items.splice(start, Math.max(0, stop - start), ...values);
-          else {
+          if (step === 1) {
+            // Not splice(start, n, ...values): spread arguments overflow the stack past ~120,000 items.
+            const tail = items.slice(Math.max(start, stop));
+            items.length = start;
+            for (const x of values) items.push(x);
+            for (const x of tail) items.push(x);
+          } else {
             const idx = sliceRange(i, items.length);
             if (idx.length !== values.length) {
               throw pyError('ValueError', `attempt to assign sequence of size ${values.length} to extended slice of size ${idx.length}`);
@@ -454,17 +503,11 @@ export class PyList implements ServedObject {
         return [...items, ...other];
       }
       case '__mul__':
-      case '__rmul__': {
-        const n = pyIndex(args[0], "can't multiply sequence by non-int of type");
-        const out: unknown[] = [];
-        for (let k = 0; k < n; k++) out.push(...items);
-        return out;
-      }
+      case '__rmul__':
+        return repeat(items, repeatCount(args[0]));
       case '__imul__': {
-        const n = pyIndex(args[0], "can't multiply sequence by non-int of type");
-        const copy = items.slice();
-        items.length = 0;
-        for (let k = 0; k < n; k++) items.push(...copy);
+        const n = repeatCount(args[0]);
+        if (n !== 1) this.items = repeat(items, n);
         return null;
       }
       case '__reversed__':
@@ -473,7 +516,7 @@ export class PyList implements ServedObject {
         items.push(args[0]);
         return null;
       case 'extend':
-        items.push(...iterate(args[0]));
+        for (const x of iterate(args[0])) items.push(x);
         return null;
       case 'insert': {
         let i = pyIndex(args[0], 'list indices');
@@ -511,7 +554,7 @@ export class PyList implements ServedObject {
         const sign = pyTruthy(kwargs['reverse']) ? -1 : 1;
         const decorated = items.map((v) => [key(v), v] as const);
         decorated.sort((a, b) => sign * pyCompare(a[0], b[0]));
-        this.items.splice(0, items.length, ...decorated.map((d) => d[1]));
+        for (const [i, d] of decorated.entries()) items[i] = d[1];
         return null;
       }
       case 'clear':
@@ -558,8 +601,27 @@ const STR_KEYS: Readonly<Record<string, (s: string) => string>> = {
   lower: (s) => s.toLowerCase(),
   upper: (s) => s.toUpperCase(),
   casefold: (s) => s.toLowerCase(),
-  strip: (s) => s.replace(/^\s+|\s+$/g, ''),
+  strip: pyStrip,
 };
+
+/** Python's `str.isspace()` for one UTF-16 unit (no whitespace lies outside the BMP). */
+function isPyWhitespace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
+/**
+ * Python's `str.strip()`: a scan from each end, linear in the text (a `/^\s+|\s+$/` replace is
+ * quadratic on inner whitespace, and `\s` is not Python's whitespace set).
+ */
+function pyStrip(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isPyWhitespace(s.charCodeAt(start))) start++;
+  while (end > start && isPyWhitespace(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
 
 function strArg(v: unknown, name: string): string {
   if (typeof v !== 'string') throw pyError('TypeError', `descriptor '${name}' for 'str' objects doesn't apply to a '${pyTypeName(v)}' object`);
@@ -983,7 +1045,15 @@ export class PyNamespace implements ServedObject {
     return new Reduced({ module: MANAGERS_MODULE, name: 'Namespace', args: [], via: 'newobj', state: new Map(this.attrs) });
   }
   pyRepr(): string {
-    const parts = [...this.attrs].filter(([k]) => !k.startsWith('_')).map(([k, v]) => `${k}=${pyRepr(v)}`);
+    const parts: string[] = [];
+    let size = 0;
+    for (const [k, v] of this.attrs) {
+      if (k.startsWith('_')) continue;
+      // Each pyRepr is capped alone: cap their sum too (many attributes holding one huge value).
+      const text = size > REPR_MAX_LENGTH ? '...' : pyRepr(v);
+      size += text.length;
+      parts.push(`${k}=${text}`);
+    }
     return `Namespace(${parts.sort().join(', ')})`;
   }
 }
@@ -1044,7 +1114,10 @@ export class PyArray implements ServedObject {
   constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
     this.typecode = String(arg(args, kwargs, 0, 'typecode'));
     const seq = arg(args, kwargs, 1, 'sequence', []);
-    this.items = typeof seq === 'number' || typeof seq === 'bigint' ? new Array<unknown>(Number(seq)).fill(0) : iterate(seq);
+    // An int is a size, n zeros as `[0] * n` gives (errors included): mpwire's extension, since
+    // CPython's SyncManager.Array takes only a sequence (TypeError: 'int' object is not iterable).
+    const size = typeof seq === 'bigint' || (typeof seq === 'number' && Number.isInteger(seq));
+    this.items = size ? repeat([0], repeatCount(seq)) : iterate(seq);
   }
   #array(items: unknown[]): unknown {
     const typecode = this.typecode;
@@ -1322,11 +1395,11 @@ export class PyCondition implements ServedObject {
     const entry = { wake: (): void => undefined };
     try {
       notified = await new Promise<boolean>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
+        let cancelTimer: (() => void) | undefined;
         const cleanup = (): void => {
           const i = this.#waiters.indexOf(entry);
           if (i >= 0) this.#waiters.splice(i, 1);
-          if (timer) clearTimeout(timer);
+          cancelTimer?.();
           ctx.signal.removeEventListener('abort', onAbort);
         };
         const onAbort = (): void => {
@@ -1340,10 +1413,10 @@ export class PyCondition implements ServedObject {
         this.#waiters.push(entry);
         ctx.signal.addEventListener('abort', onAbort);
         if (timeout !== null) {
-          timer = setTimeout(() => {
+          cancelTimer = startTimer(timeout * 1000, () => {
             cleanup();
             resolve(false);
-          }, Math.max(0, timeout * 1000));
+          });
         }
       });
     } finally {
@@ -1416,6 +1489,11 @@ export class PyEvent implements ServedObject {
   }
 }
 
+/** One round of a {@link PyBarrier}: its waiters share it, and see it broken. */
+interface BarrierRound {
+  broken: boolean;
+}
+
 function brokenBarrier(): PyException {
   return new PyException('threading', 'BrokenBarrierError', []);
 }
@@ -1436,8 +1514,8 @@ export class PyBarrier implements ServedObject {
   count = 0;
   /** True once the barrier is broken (abort, timeout, a waiter gone), until `reset`. */
   broken = false;
-  #generation = 0;
-  readonly #brokenGenerations = new Set<number>();
+  /** The current round of waiters; a pass or a reset starts a new one, so no history of rounds is kept. */
+  #round: BarrierRound = { broken: false };
   readonly #waiters = new Set<Wake>();
   constructor(args: unknown[] = [], kwargs: Record<string, unknown> = {}) {
     this.parties = pyIndex(arg(args, kwargs, 0, 'parties'), 'parties');
@@ -1448,7 +1526,7 @@ export class PyBarrier implements ServedObject {
   }
   #break(): void {
     this.broken = true;
-    this.#brokenGenerations.add(this.#generation);
+    this.#round.broken = true;
     wakeAll(this.#waiters);
   }
   /**
@@ -1457,27 +1535,28 @@ export class PyBarrier implements ServedObject {
    */
   async wait(timeout: number | null, ctx: CallContext): Promise<number> {
     if (this.broken) throw brokenBarrier();
-    const gen = this.#generation;
+    // A waiter holds its round: broken, or replaced by the next one (passed or reset), it is done.
+    const round = this.#round;
     const index = this.count++;
     if (this.count === this.parties) {
       this.count = 0;
-      this.#generation++;
+      this.#round = { broken: false };
       wakeAll(this.#waiters);
       return index;
     }
-    const done = (): boolean => this.#generation !== gen || this.#brokenGenerations.has(gen);
+    const done = (): boolean => this.#round !== round || round.broken;
     let ok: boolean;
     try {
       ok = await waitUntil(done, this.#waiters, timeout ?? this.timeout, ctx.signal);
     } catch (e) {
-      if (this.#generation === gen) this.#break();
+      if (this.#round === round) this.#break();
       throw e;
     }
     if (!ok) {
       this.#break();
       throw brokenBarrier();
     }
-    if (this.#brokenGenerations.has(gen)) throw brokenBarrier();
+    if (round.broken) throw brokenBarrier();
     return index;
   }
   /** Serves `wait`, `abort`, `reset` and reads of `parties`, `n_waiting` and `broken` called through a BarrierProxy. */
@@ -1491,7 +1570,7 @@ export class PyBarrier implements ServedObject {
       case 'reset':
         if (this.count > 0) this.#break();
         this.count = 0;
-        this.#generation++;
+        this.#round = { broken: false };
         this.broken = false;
         return null;
       case '__getattribute__': {

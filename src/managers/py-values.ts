@@ -165,39 +165,175 @@ function reprBytes(b: Uint8Array): string {
   return `${out}'`;
 }
 
+/** Containers nested deeper than this (the outermost is at 0) print as `...`: any value must print without overflowing the stack. */
+const REPR_MAX_DEPTH = 50;
+
 /**
- * Python `repr()` of a value (close to CPython's for the builtin types).
+ * Length (UTF-16 units) past which `pyRepr` stops and ends the text with `...`. CPython has no such
+ * cap; mpwire differs on purpose: a list holding one sub-list twice, 50 levels deep, is a 50-node
+ * value whose repr has 2^50 items, and the server is one thread, so `str(proxy)` must stay bounded.
+ * 4 Mi characters still print a list of half a million ints in full.
+ */
+export const REPR_MAX_LENGTH = 4 * 1024 * 1024;
+
+/** A `pyRepr` in progress. Served objects' own `pyRepr()` (a PyList's) call back into `pyRepr`, and share it. */
+interface ReprState {
+  /** Containers being printed (CPython's `Py_ReprEnter`): met again inside themselves, they print as `[...]`. */
+  readonly open: Set<object>;
+  /** Characters written so far, against {@link REPR_MAX_LENGTH}. */
+  written: number;
+  /** Containers entered, against {@link REPR_MAX_DEPTH}. */
+  depth: number;
+}
+
+/** The `pyRepr` in progress, if any (it runs synchronously, so one at a time). */
+let current: ReprState | undefined;
+
+/**
+ * Python `repr()` of a value (close to CPython's for the builtin types). A container met again inside
+ * itself prints as `[...]` (`{...}`, `(...)`, `set(...)`) as in CPython; containers more than 50 levels
+ * deep (`depth`: levels already printed) print as `...`; a text over {@link REPR_MAX_LENGTH} is cut and ends with `...`.
  * @example
  * ```ts
  * pyRepr({ a: [1, 'x'] }); // "{'a': [1, 'x']}"
+ * const x: unknown[] = [];
+ * x.push(x, x);
+ * pyRepr(x); // '[[...], [...]]'
  * ```
  */
 export function pyRepr(v: unknown, depth = 0): string {
-  if (depth > 50) return '...';
+  const outer = current;
+  const state = outer ?? { open: new Set<object>(), written: 0, depth: 0 };
+  const savedDepth = state.depth;
+  state.depth += depth;
+  current = state;
+  const out: string[] = [];
+  try {
+    writeRepr(v, out, state);
+  } finally {
+    current = outer;
+    state.depth = savedDepth;
+  }
+  const text = out.join('');
+  // A nested call leaves the cut to the outermost one.
+  if (outer || state.written <= REPR_MAX_LENGTH) return text;
+  // Never cut between the halves of a surrogate pair.
+  const end = REPR_MAX_LENGTH - (isHighSurrogate(text.charCodeAt(REPR_MAX_LENGTH - 1)) ? 1 : 0);
+  return `${text.slice(0, end)}...`;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function put(s: string, out: string[], state: ReprState): void {
+  out.push(s);
+  state.written += s.length;
+}
+
+/** repr of a value that holds no other values, or undefined for a container. */
+function leafRepr(v: unknown): string | undefined {
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pyFloatRepr(v);
   if (typeof v === 'bigint') return String(v);
   if (typeof v === 'string') return reprStr(v);
+  if (typeof v !== 'object') return String(v);
   if (v instanceof PyFloat) return pyFloatRepr(v.value);
   if (v instanceof ByteArray) return `bytearray(${reprBytes(v)})`;
   if (v instanceof Uint8Array) return reprBytes(v);
-  if (v instanceof Tuple) return v.length === 1 ? `(${pyRepr(v[0], depth + 1)},)` : `(${v.map((x) => pyRepr(x, depth + 1)).join(', ')})`;
-  if (Array.isArray(v)) return `[${v.map((x) => pyRepr(x, depth + 1)).join(', ')}]`;
-  if (v instanceof Map) return `{${[...v].map(([k, x]) => `${pyRepr(k, depth + 1)}: ${pyRepr(x, depth + 1)}`).join(', ')}}`;
-  if (v instanceof Set) {
-    const items = [...v].map((x) => pyRepr(x, depth + 1)).join(', ');
-    if (v instanceof FrozenSet) return `frozenset({${items}})`;
-    return v.size ? `{${items}}` : 'set()';
-  }
-  if (v instanceof PyException) return `${v.type}(${v.args.map((x) => pyRepr(x, depth + 1)).join(', ')})`;
   if (v instanceof PyGlobal) return `<${v.module}.${v.name}>`;
-  if (typeof (v as { pyRepr?: unknown }).pyRepr === 'function') return (v as { pyRepr(): string }).pyRepr();
+  if (Array.isArray(v) || v instanceof Map || v instanceof Set || v instanceof PyException) return undefined;
+  if (typeof (v as { pyRepr?: unknown }).pyRepr === 'function') return undefined;
   if (v instanceof PyObject) return `<${v.module}.${v.name} object>`;
-  if (typeof v === 'object' && v.constructor === Object) {
-    return `{${Object.entries(v).map(([k, x]) => `${reprStr(k)}: ${pyRepr(x, depth + 1)}`).join(', ')}}`;
-  }
+  if (v.constructor === Object) return undefined;
   return String(v);
+}
+
+/** What a container prints as when met again inside itself (CPython's list, dict, tuple and set reprs). */
+function recursionRepr(v: object): string {
+  if (v instanceof Tuple) return '(...)';
+  if (Array.isArray(v)) return '[...]';
+  if (v instanceof FrozenSet) return 'frozenset(...)';
+  if (v instanceof Set) return 'set(...)';
+  if (v instanceof PyException) return `${v.type}(...)`;
+  if (typeof (v as { pyRepr?: unknown }).pyRepr === 'function') return '...';
+  return '{...}';
+}
+
+function writeRepr(v: unknown, out: string[], state: ReprState): void {
+  const leaf = leafRepr(v);
+  if (leaf !== undefined) return put(leaf, out, state);
+  const obj = v as object;
+  if (state.depth > REPR_MAX_DEPTH) return put('...', out, state);
+  if (state.open.has(obj)) return put(recursionRepr(obj), out, state);
+  state.open.add(obj);
+  state.depth++;
+  try {
+    writeContainer(obj, out, state);
+  } finally {
+    state.depth--;
+    state.open.delete(obj);
+  }
+}
+
+/** `items` separated by `, `, stopping once the text is over {@link REPR_MAX_LENGTH}. */
+function writeItems<T>(items: Iterable<T>, out: string[], state: ReprState, write: (x: T) => void): void {
+  let first = true;
+  for (const x of items) {
+    if (state.written > REPR_MAX_LENGTH) return;
+    if (!first) put(', ', out, state);
+    first = false;
+    write(x);
+  }
+}
+
+function writeContainer(v: object, out: string[], state: ReprState): void {
+  const item = (x: unknown): void => writeRepr(x, out, state);
+  if (v instanceof Tuple) {
+    put('(', out, state);
+    writeItems(v, out, state, item);
+    return put(v.length === 1 ? ',)' : ')', out, state);
+  }
+  if (Array.isArray(v)) {
+    put('[', out, state);
+    writeItems(v, out, state, item);
+    return put(']', out, state);
+  }
+  if (v instanceof Map) {
+    put('{', out, state);
+    writeItems(v, out, state, ([k, x]) => {
+      writeRepr(k, out, state);
+      put(': ', out, state);
+      writeRepr(x, out, state);
+    });
+    return put('}', out, state);
+  }
+  if (v instanceof Set) {
+    if (v.size === 0 && !(v instanceof FrozenSet)) return put('set()', out, state);
+    put(v instanceof FrozenSet ? 'frozenset({' : '{', out, state);
+    writeItems(v, out, state, item);
+    return put(v instanceof FrozenSet ? '})' : '}', out, state);
+  }
+  if (v instanceof PyException) {
+    put(`${v.type}(`, out, state);
+    writeItems(v.args, out, state, item);
+    return put(')', out, state);
+  }
+  if (typeof (v as { pyRepr?: unknown }).pyRepr === 'function') {
+    // Its pyRepr() may call back into pyRepr (sharing `state`, which counts what that writes) or not.
+    const before = state.written;
+    const text = (v as { pyRepr(): string }).pyRepr();
+    out.push(text);
+    state.written = before + Math.max(text.length, state.written - before);
+    return;
+  }
+  put('{', out, state);
+  writeItems(Object.entries(v), out, state, ([k, x]) => {
+    put(`${reprStr(k)}: `, out, state);
+    writeRepr(x, out, state);
+  });
+  put('}', out, state);
 }
 
 /**

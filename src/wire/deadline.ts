@@ -18,6 +18,28 @@ export interface WaitOptions {
   timeout?: number;
 }
 
+/** Longest delay `setTimeout` honours (~24.8 days): Node fires a longer one after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `setTimeout(fn, ms)` for any delay: one longer than Node's limit is waited in chained timers of at
+ * most 2^31 - 1 ms (not taken as "never": a 30-day timeout still fires). Returns the cancel function.
+ * @example
+ * ```ts
+ * const cancel = startTimer(30 * 86_400_000, () => console.log('30 days later'));
+ * cancel();
+ * ```
+ */
+export function startTimer(ms: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (left: number): void => {
+    const step = Math.min(left, MAX_TIMER_MS);
+    timer = setTimeout(() => (left > step ? arm(left - step) : fn()), step);
+  };
+  arm(Math.max(0, ms));
+  return () => clearTimeout(timer);
+}
+
 /**
  * Run a waiting operation under `{ signal, timeout }`. `start` begins the wait and returns a
  * function that cancels it (removes it from whatever queue it sits in); it is called exactly once
@@ -33,11 +55,11 @@ export function waitFor<T>(
   if (signal?.aborted) return Promise.reject(new AbortError(`${what} aborted`, { cause: signal.reason }));
   return new Promise<T>((resolve, reject) => {
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const finish = (): boolean => {
       if (done) return false;
       done = true;
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       signal?.removeEventListener('abort', onAbort);
       return true;
     };
@@ -56,11 +78,11 @@ export function waitFor<T>(
     }
     if (done) return;
     if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
-      timer = setTimeout(() => {
+      cancelTimer = startTimer(timeout, () => {
         if (!finish()) return;
         cancel();
         reject(new TimeoutError(`${what} timed out after ${timeout} ms`));
-      }, Math.max(0, timeout));
+      });
     }
     signal?.addEventListener('abort', onAbort, { once: true });
   });

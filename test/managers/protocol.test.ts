@@ -104,6 +104,24 @@ describe('replies', () => {
     expect(lastLine(tb)).toBe("AttributeError: method 'x' is not exposed");
     expect(lastLine('Traceback:\n  File "a"\n_pickle.PicklingError: cannot\nwhen serializing tuple item 1\n')).toBe('_pickle.PicklingError: cannot');
   });
+  it("a chained traceback is split where the regex split it, in linear time (a hostile server's 100,000 newlines took ~15 s)", () => {
+    const DURING = 'During handling of the above exception, another exception occurred:';
+    const byRegex = (t: string): string => (t.split(/\n\s*During handling of the above exception, another exception occurred:\s*\n/)[0] ?? t).trimEnd();
+    const parts = ['\n', ' ', '\t', '\r\n', '\u2028', 'x', 'KeyError: a', DURING, 'Traceback:'];
+    // Every text of up to 4 parts: the same first exception as with the regex.
+    const texts: string[] = [''];
+    for (let n = 0; n < 4; n++) for (const t of texts.splice(0)) for (const p of parts) texts.push(t + p);
+    for (const t of texts) {
+      const end = `${t}\nValueError: b\n`;
+      expect(lastLine(end), JSON.stringify(end)).toBe(lastLine(`${byRegex(end)}\n`));
+    }
+    expect(lastLine(`A: 1\n \t\n${DURING} \n B: 2`)).toBe('A: 1');
+    expect(lastLine(`A: 1\n${DURING}B: 2\nC: 3`)).toBe('C: 3');
+    const t0 = performance.now();
+    expect(errorFromTraceback('#TRACEBACK', `${'\n'.repeat(100_000)}x`).message).toBe('x');
+    expect(lastLine(`${'\n \t'.repeat(30_000)}${DURING} y`)).toBe(`${DURING} y`);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
   it('dict views arrive as builtins.list(...) and decode to arrays', () => {
     expect(parseReply(codec.decode(hex('keys_list'))).value).toEqual(['a', 'b']);
   });
