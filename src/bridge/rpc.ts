@@ -8,6 +8,7 @@
  * `info = { type, module, message, args, traceback }`.
  * @module
  */
+import { startTimer } from '../wire/deadline.js';
 import type { Connection } from '../wire/index.js';
 import { AbortError, MpwireError, RemoteError, TimeoutError, UnpicklingError } from '../errors.js';
 
@@ -208,7 +209,7 @@ export class RpcPeer implements AsyncDisposable {
     this.#startReading();
     const id = ++this.#nextId;
     return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let cancelTimer: (() => void) | undefined;
       const onAbort = (): void => {
         this.#pending.get(id)?.cleanup();
         this.#pending.delete(id);
@@ -218,18 +219,19 @@ export class RpcPeer implements AsyncDisposable {
         resolve: resolve as (v: unknown) => void,
         reject,
         cleanup: () => {
-          if (timer) clearTimeout(timer);
+          cancelTimer?.();
           signal?.removeEventListener('abort', onAbort);
         },
       };
       this.#pending.set(id, entry);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
-        timer = setTimeout(() => {
+        // startTimer, not setTimeout, which fires a delay over 2^31-1 ms after 1 ms.
+        cancelTimer = startTimer(timeout, () => {
           this.#pending.delete(id);
           signal?.removeEventListener('abort', onAbort);
           reject(new TimeoutError(`call ${name} timed out after ${timeout} ms`));
-        }, timeout);
+        });
       }
       const kwargs = options.kwargs ?? {};
       this.#send(['call', id, name, [...args], kwargs]).catch((e: unknown) => {

@@ -14,6 +14,7 @@ import type { Codec } from '../codec.js';
 import { ConnectionClosedError, EOFError, MpwireError, ProtocolError } from '../errors.js';
 import { dumps, pickleCodec } from '../pickle/index.js';
 import { Connection, type WaitOptions } from '../wire/index.js';
+import { startTimer } from '../wire/deadline.js';
 import { withHandshakeDeadline } from '../wire/listener.js';
 import { ChildExitError, type ChildExit } from './child-exit-error.js';
 import { type PythonInfo, findPythons } from './find-pythons.js';
@@ -383,9 +384,11 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
   const close = async (opts: { timeout?: number } = {}): Promise<ChildExit> => {
     conn.close();
     if (exited) return exited;
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([exit, new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), opts.timeout ?? 5000)))]);
-    clearTimeout(timer);
+    // Infinity waits for the exit; startTimer, as setTimeout fires a delay over 2^31-1 ms after 1 ms.
+    const ms = opts.timeout ?? 5000;
+    let cancel: (() => void) | undefined;
+    const r = await Promise.race([exit, new Promise<undefined>((res) => (cancel = ms === Number.POSITIVE_INFINITY ? undefined : startTimer(ms, () => res(undefined))))]);
+    cancel?.();
     return r ?? kill();
   };
 

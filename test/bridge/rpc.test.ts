@@ -79,6 +79,8 @@ describe('RpcPeer over an in-process Pipe', () => {
     await expect(p).rejects.toBeInstanceOf(AbortError);
     await new Promise((r) => setTimeout(r, 150));
     expect(await peer.call('fast')).toBe('ok');
+    // Past setTimeout's 2^31-1 ms limit (where it fires after 1 ms) the call still waits for its answer.
+    expect(await peer.callWith('slow', [], { timeout: 2 ** 31 + 1000 })).toBe('late');
     a.close();
   });
 
