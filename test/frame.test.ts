@@ -150,4 +150,19 @@ describe('FrameDecoder', () => {
     });
     expect(() => d.push(Buffer.from('00000009', 'hex'))).toThrow(/too long/);
   });
+
+  it('discard() drops a partly received frame, header or payload, and starts at a boundary', () => {
+    const got: Buffer[] = [];
+    const d = new FrameDecoder((f) => got.push(Buffer.from(f)));
+    for (const partial of [Buffer.from('0000', 'hex'), frames(Buffer.alloc(2 * 1024 * 1024, 1)).subarray(0, 1000), frames(Buffer.from('abc')).subarray(0, 5)]) {
+      d.push(partial);
+      expect(d.pendingBytes).toBeGreaterThan(0);
+      d.discard();
+      expect(d.pendingBytes).toBe(0);
+      expect(d.currentLength).toBeUndefined();
+      d.push(frames(Buffer.from('next')));
+    }
+    expect(got.map(String)).toEqual(['next', 'next', 'next']);
+    expect(d.end()).toBeInstanceOf(EOFError);
+  });
 });

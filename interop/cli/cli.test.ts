@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PythonInfo } from '../../src/bridge/find-pythons.js';
@@ -272,6 +273,35 @@ describe('mpwire send', () => {
     }
   });
 
+  it('without --authkey to a CPython Listener that requires one: exit 3, with and without --reply', async () => {
+    for (const reply of [[], ['--reply']]) {
+      const server = await peer(newest, 'receiver.py', ['k', 'obj', '1']);
+      try {
+        const r = await mpwire(['send', server.address, "('job', 1)", ...reply]);
+        expect(r.exitCode, r.stderr).toBe(3);
+        expect(r.stderr).toBe('mpwire: server requires --authkey (it sent an authentication challenge; the message was discarded)');
+      } finally {
+        server.stop();
+      }
+    }
+  });
+
+  it('--file --authkey gives up after --timeout against a listener that never answers', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'mpwire-send-'));
+      const file = join(dir, 'data.bin');
+      writeFileSync(file, 'data');
+      const port = (silent.address() as net.AddressInfo).port;
+      const r = await mpwire(['send', `127.0.0.1:${port}`, '--file', file, '--authkey', 'k', '--timeout', '300'], { timeout: 10_000 });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toBe('mpwire: authentication handshake timed out after 300 ms');
+    } finally {
+      silent.close();
+    }
+  });
+
   it('sends at protocol 2 to Python 2.7', async () => {
     if (!py2) return;
     const server = await peer(py2, 'receiver.py', ['k', 'obj', '1']);
@@ -323,6 +353,9 @@ describe('errors: one line and an exit code, stack traces only with --debug', ()
     const badValue = await mpwire(['send', '127.0.0.1:1', '(1, ']);
     expect(badValue.exitCode).toBe(2);
     expect(badValue.stderr).toMatch(/^mpwire: cannot parse VALUE at offset \d+: [^\n]*$/);
+    const emptyPath = await mpwire(['send', 'unix:', '1']);
+    expect(emptyPath.exitCode).toBe(2);
+    expect(emptyPath.stderr).toBe("mpwire: empty socket path in address 'unix:'");
     const refused = await mpwire(['send', '127.0.0.1:1', '1']);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr.split('\n').length).toBe(1);

@@ -8,7 +8,11 @@ import { UsageError } from './errors.js';
 
 /** Parse an ADDRESS argument into Python's address shape. */
 export function parseAddress(text: string): Address {
-  if (text.startsWith('unix:')) return text.slice(5);
+  if (text.startsWith('unix:')) {
+    // An empty path would reach Node as no path at all, which means TCP on localhost.
+    if (text.length === 5) throw new UsageError(`empty socket path in address '${text}'`);
+    return text.slice(5);
+  }
   if (text.startsWith('@')) return `\0${text.slice(1)}`;
   if (text.startsWith('/') || text.startsWith('./') || text.startsWith('../')) return text;
   const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);

@@ -14,12 +14,17 @@ export type Greeting =
   | { kind: 'challenge'; payload: Buffer; digest: string | undefined; bare: boolean }
   | { kind: 'other'; frame: Buffer };
 
+/** True for a `#CHALLENGE#` frame: the server authenticates and this is its first message. */
+export function isChallenge(frame: Buffer): boolean {
+  return frame.subarray(0, CHALLENGE.length).equals(CHALLENGE);
+}
+
 /** Read the server's first frame (its challenge, when it authenticates). */
 export async function readGreeting(conn: Connection, ms: number): Promise<Greeting> {
   const f = await recvWithin(conn, ms);
   if (f === undefined) return { kind: 'silent' };
   if (f === null) return { kind: 'closed' };
-  if (f.subarray(0, CHALLENGE.length).equals(CHALLENGE)) {
+  if (isChallenge(f)) {
     const payload = f.subarray(CHALLENGE.length);
     const pre = splitDigestPrefix(payload);
     return { kind: 'challenge', payload, digest: pre?.digest, bare: !pre };

@@ -14,6 +14,7 @@ import { listenCommand } from './listen.js';
 import { managerCommand } from './manager.js';
 import { probe } from './probe.js';
 import { sendCommand } from './send.js';
+import { parseTimeout } from './timeout.js';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(s.endsWith('\n') || s.startsWith('\r') ? s : `${s}\n`);
@@ -25,13 +26,6 @@ function version(): string {
   } catch {
     return '0.0.0';
   }
-}
-
-function timeoutOf(v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got '${v}'`);
-  return n;
 }
 
 function exitCodeOf(e: unknown): number {
@@ -139,7 +133,7 @@ Examples:
     .option('--file <path>', "send this file's bytes as one frame (progress bar on a TTY)")
     .option('--reply', 'wait for one reply and print it')
     .option('--json', 'print the reply as JSON')
-    .option('--timeout <ms>', 'connect/reply timeout in milliseconds', '10000')
+    .option('--timeout <ms>', 'connect/reply timeout in milliseconds (Infinity: none)', '10000')
     .addHelpText(
       'after',
       `
@@ -159,7 +153,7 @@ Examples:
             ...(opts.file === undefined ? {} : { file: opts.file }),
             ...(opts.reply ? { reply: true } : {}),
             ...(opts.json ? { json: true } : {}),
-            timeout: timeoutOf(opts.timeout, 10_000),
+            timeout: parseTimeout(opts.timeout, 10_000),
             progress: Boolean(process.stderr.isTTY),
           },
           out,
@@ -174,7 +168,7 @@ Examples:
     .argument('<address>', 'server address')
     .option('--authkey <key>', 'try this key')
     .option('--json', 'print the report as JSON')
-    .option('--timeout <ms>', 'per-step timeout in milliseconds', '5000')
+    .option('--timeout <ms>', 'per-step timeout in milliseconds (Infinity: none)', '5000')
     .addHelpText(
       'after',
       `
@@ -186,7 +180,7 @@ Examples:
     )
     .action(
       run(async (address: string, opts: { authkey?: string; json?: boolean; timeout?: string }) => {
-        await probe(parseAddress(address), { ...(opts.authkey === undefined ? {} : { authkey: opts.authkey }), ...(opts.json ? { json: true } : {}), timeout: timeoutOf(opts.timeout, 5000) }, out);
+        await probe(parseAddress(address), { ...(opts.authkey === undefined ? {} : { authkey: opts.authkey }), ...(opts.json ? { json: true } : {}), timeout: parseTimeout(opts.timeout, 5000) }, out);
       }),
     );
 
@@ -197,7 +191,7 @@ Examples:
     .option('--authkey <key>', 'the server key')
     .option('--json', 'print the JSON report instead of the table')
     .option('--report <file>', 'also write the JSON report to a file')
-    .option('--timeout <ms>', 'per-step timeout in milliseconds', '5000')
+    .option('--timeout <ms>', 'per-step timeout in milliseconds (Infinity: none)', '5000')
     .addHelpText(
       'after',
       `
@@ -216,7 +210,7 @@ Examples:
             ...(opts.authkey === undefined ? {} : { authkey: opts.authkey }),
             ...(opts.json ? { json: true } : {}),
             ...(opts.report === undefined ? {} : { report: opts.report }),
-            timeout: timeoutOf(opts.timeout, 5000),
+            timeout: parseTimeout(opts.timeout, 5000),
           },
           out,
         );
@@ -252,7 +246,7 @@ Examples:
     .requiredOption('--authkey <key>', 'the manager authkey')
     .addOption(new Option('--serializer <name>', "the manager's serializer").choices(['pickle', 'xmlrpclib']).default('pickle'))
     .option('--json', 'print the result as JSON')
-    .option('--timeout <ms>', 'timeout of each step in milliseconds', '10000')
+    .option('--timeout <ms>', 'timeout of each step in milliseconds (Infinity: none)', '10000')
     .addHelpText(
       'after',
       `
@@ -267,7 +261,7 @@ Examples:
     )
     .action(
       run(async (address: string, typeid: string, method: string | undefined, args: string[], opts: { authkey: string; serializer: string; json?: boolean; timeout?: string }) => {
-        await managerCommand(parseAddress(address), typeid, method, args, { authkey: opts.authkey, serializer: opts.serializer, ...(opts.json ? { json: true } : {}), timeout: timeoutOf(opts.timeout, 10_000) }, out);
+        await managerCommand(parseAddress(address), typeid, method, args, { authkey: opts.authkey, serializer: opts.serializer, ...(opts.json ? { json: true } : {}), timeout: parseTimeout(opts.timeout, 10_000) }, out);
       }),
     );
 

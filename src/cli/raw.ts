@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { bytesCodec } from '../codec.js';
+import { startTimer } from '../wire/deadline.js';
 import { type Address, Connection, addressType } from '../wire/index.js';
 import { CliFailure } from './errors.js';
 import { formatAddress } from './address.js';
@@ -22,19 +23,23 @@ export function rawConnect(address: Address, timeoutMs = 5000): Promise<Raw> {
     const opts: net.NetConnectOpts =
       typeof address === 'string' ? { path: address } : { host: address[0], port: address[1], family: family === 'AF_INET6' ? 6 : 4 };
     const socket = net.connect(opts);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new CliFailure(`cannot connect to ${formatAddress(address)}: timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
+    // startTimer, not setTimeout, which fires a delay over 2^31-1 ms after 1 ms; Infinity: none.
+    const cancelTimer =
+      timeoutMs === Number.POSITIVE_INFINITY
+        ? undefined
+        : startTimer(timeoutMs, () => {
+            socket.destroy();
+            reject(new CliFailure(`cannot connect to ${formatAddress(address)}: timed out after ${timeoutMs} ms`));
+          });
     socket.once('connect', () => {
-      clearTimeout(timer);
+      cancelTimer?.();
       socket.setNoDelay?.(true);
       const conn = new Connection(socket, { codec: bytesCodec, maxMessageSize: Number.POSITIVE_INFINITY });
       rawSockets.set(conn, socket);
       resolve({ socket, conn });
     });
     socket.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      cancelTimer?.();
       reject(new CliFailure(`cannot connect to ${formatAddress(address)}: ${e.code ?? e.message}`));
     });
   });

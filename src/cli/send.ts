@@ -8,8 +8,10 @@ import type { Socket } from 'node:net';
 import { clientHandshake } from '../auth/handshake.js';
 import { AuthenticationError } from '../errors.js';
 import { pickleCodec } from '../pickle/index.js';
-import { type Address, connect } from '../wire/index.js';
+import { type Address, type Connection, connect } from '../wire/index.js';
+import { withHandshakeDeadline } from '../wire/listener.js';
 import { CliFailure, EXIT, UsageError } from './errors.js';
+import { isChallenge, readGreeting } from './handshake-steps.js';
 import { parseValue } from './literal.js';
 import { rawConnect } from './raw.js';
 import { pyRepr, toJson } from './repr.js';
@@ -33,6 +35,42 @@ function bar(done: number, total: number): string {
   return `\r[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}% ${mib(done)}/${mib(total)} MiB`;
 }
 
+/**
+ * How long a send without `--authkey` (and without `--reply`) looks for an authentication
+ * challenge before it exits: a server that authenticates sends its challenge as soon as it accepts,
+ * so it is normally in by the time our message is written.
+ */
+const CHALLENGE_WINDOW_MS = 250;
+
+/** Exit 3: without `--authkey`, an authenticating server took our message for its challenge's answer. */
+function authkeyRequired(): CliFailure {
+  return new CliFailure('server requires --authkey (it sent an authentication challenge; the message was discarded)', EXIT.auth);
+}
+
+/**
+ * Send `message` and, with `--reply`, receive the reply frame. Without an authkey, a `#CHALLENGE#`
+ * from the server (as the reply, within {@link CHALLENGE_WINDOW_MS}, or queued when sending
+ * failed because the server hung up on our "answer") becomes {@link authkeyRequired}, as `probe`
+ * reports it.
+ */
+async function exchange(conn: Connection, authenticated: boolean, options: SendCommandOptions, message: () => Promise<void>): Promise<Buffer | undefined> {
+  try {
+    await message();
+    if (options.reply) {
+      const frame = await conn.recvBytes(undefined, { timeout: options.timeout });
+      if (!authenticated && isChallenge(frame)) throw authkeyRequired();
+      return frame;
+    }
+    if (!authenticated && (await readGreeting(conn, Math.min(options.timeout, CHALLENGE_WINDOW_MS))).kind === 'challenge') throw authkeyRequired();
+    return undefined;
+  } catch (e) {
+    if (e instanceof CliFailure || authenticated) throw e;
+    const greeting = await readGreeting(conn, 0).catch(() => undefined);
+    if (greeting?.kind === 'challenge') throw authkeyRequired();
+    throw e;
+  }
+}
+
 /** Send; prints the reply when asked. */
 export async function sendCommand(address: Address, value: string | undefined, options: SendCommandOptions, out: (s: string) => void, err: (s: string) => void): Promise<void> {
   let protocol: 0 | 1 | 2 | 3 | 4 | 5 | undefined;
@@ -47,22 +85,22 @@ export async function sendCommand(address: Address, value: string | undefined, o
   const codec = pickleCodec({ exact: true, ...(protocol === undefined ? {} : { protocol }) });
   const authkey = options.authkey;
   if (options.file !== undefined) {
-    const size = statSync(options.file).size;
+    const file = options.file;
+    const size = statSync(file).size;
     const { conn, socket } = await rawConnect(address, options.timeout);
     try {
-      if (authkey !== undefined) await clientHandshake(conn, authkey, 'legacy-md5');
-      const fd = openSync(options.file, 'r');
-      try {
-        await writeChunks(socket, frameHeader(size), fd, size, options.progress ? (d) => err(bar(d, size)) : undefined);
-      } finally {
-        closeSync(fd);
-      }
-      if (options.progress) err('\n');
-      err(`sent ${size} bytes from ${options.file}`);
-      if (options.reply) {
-        const r = await conn.recvBytes(undefined, { timeout: options.timeout });
-        out(options.json ? toJson(r) : pyRepr(r));
-      }
+      if (authkey !== undefined) await withHandshakeDeadline(conn, options.timeout, () => clientHandshake(conn, authkey, 'legacy-md5'));
+      const r = await exchange(conn, authkey !== undefined, options, async () => {
+        const fd = openSync(file, 'r');
+        try {
+          await writeChunks(socket, frameHeader(size), fd, size, options.progress ? (d) => err(bar(d, size)) : undefined);
+        } finally {
+          closeSync(fd);
+        }
+        if (options.progress) err('\n');
+        err(`sent ${size} bytes from ${file}`);
+      });
+      if (r !== undefined) out(options.json ? toJson(r) : pyRepr(r));
     } catch (e) {
       if (e instanceof AuthenticationError) throw new CliFailure(`authentication failed: ${e.message}`, EXIT.auth);
       throw e;
@@ -73,10 +111,10 @@ export async function sendCommand(address: Address, value: string | undefined, o
   }
   const conn = await connect(address, { codec, timeout: options.timeout, ...(authkey === undefined ? {} : { authkey }) });
   try {
-    await conn.send(parsed);
-    if (options.reply) {
-      const r = await conn.recv({ timeout: options.timeout });
-      out(options.json ? toJson(r) : pyRepr(r));
+    const r = await exchange(conn, authkey !== undefined, options, () => conn.send(parsed));
+    if (r !== undefined) {
+      const reply = conn.codec.decode(r, true);
+      out(options.json ? toJson(reply) : pyRepr(reply));
     }
   } finally {
     conn.close();

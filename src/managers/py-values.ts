@@ -192,7 +192,7 @@ let current: ReprState | undefined;
 /**
  * Python `repr()` of a value (close to CPython's for the builtin types). A container met again inside
  * itself prints as `[...]` (`{...}`, `(...)`, `set(...)`) as in CPython; containers more than 50 levels
- * deep (`depth`: levels already printed) print as `...`; a text over {@link REPR_MAX_LENGTH} is cut and ends with `...`.
+ * deep (`depth`: levels already printed) print as `...`; a text over 4 Mi characters (`REPR_MAX_LENGTH`) is cut and ends with `...`.
  * @example
  * ```ts
  * pyRepr({ a: [1, 'x'] }); // "{'a': [1, 'x']}"

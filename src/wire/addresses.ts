@@ -64,11 +64,13 @@ export function isAbstract(address: Address): address is string {
 }
 
 /**
- * Refuse what this platform cannot do: abstract sockets before Node 22 (Node 20's libuv pads the
+ * Refuse an empty socket path, and what this platform cannot do: abstract sockets before Node 22 (Node 20's libuv pads the
  * name to the full `sun_path`, nodejs/node#50889, so it cannot meet Python's sockets) and Windows
  * named pipes (message-mode pipes, PROTOCOL.md §1.6).
  */
 export function checkSupported(address: Address, family: Family): void {
+  // Node reads `{ path: '' }` as no path at all and would listen on / connect to a TCP port.
+  if (address === '') throw new TypeError('empty socket path');
   if (family === 'AF_PIPE') {
     throw new NotSupportedError(
       `AF_PIPE address ${String(address)}: Windows named pipes carry one message per write without a length header, which Node.js cannot read; use TCP or a Unix socket`,

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { AuthDialect, DigestName, FrameIO } from '../auth/handshake.js';
 import { bytesCodec, type Codec } from '../codec.js';
 import { BufferTooShort, ConnectionClosedError, EOFError, type MpwireError, ProtocolError } from '../errors.js';
-import { type WaitOptions, waitFor } from './deadline.js';
+import { type WaitOptions, startTimer, waitFor } from './deadline.js';
 import { COPY_THRESHOLD, FrameDecoder, encodeFrame } from './frame.js';
 
 /**
@@ -42,6 +42,17 @@ export interface ConnectionOptions {
  */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024 * 1024;
 const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
+
+/**
+ * Bytes counted against `highWaterMark` for each queued frame on top of its payload: a queued
+ * frame costs ~150 bytes of heap whatever its length (its Buffer object and queue slot; 1M queued
+ * 0-byte and 1-byte frames took 150 MB). Counting payload bytes alone let a peer sending empty
+ * frames grow the queue without ever pausing the socket.
+ */
+const FRAME_OVERHEAD = 128;
+
+/** How long `close()` waits for a peer that stops reading before destroying the stream. */
+const CLOSE_FLUSH_MS = 30_000;
 
 interface Reader {
   maxLength: number | undefined;
@@ -190,6 +201,7 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   // ---------------------------------------------------------------- receiving
 
   #onData(chunk: Buffer): void {
+    if (this.#closed) return; // nothing can be received any more: do not queue it
     try {
       this.#decoder.push(chunk);
     } catch (e) {
@@ -213,7 +225,7 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
       return;
     }
     this.#frames.push(frame);
-    this.#queuedBytes += frame.length;
+    this.#queuedBytes += frame.length + FRAME_OVERHEAD;
     if (this.#queuedBytes > this.#highWaterMark && !this.#paused) {
       this.#paused = true;
       this.#stream.pause();
@@ -238,15 +250,17 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   #failRead(err: ProtocolError): void {
     this.#decoder.fail(err);
     this.#end = err;
-    // Complete frames that arrived in the same chunk as the bad header are still delivered, as
-    // CPython (which reads frame by frame) would; the connection turns write-only after them.
-    if (this.#frameHead < this.#frames.length) {
+    const first = this.#readers.shift();
+    if (first === undefined) {
+      // Nobody is receiving: as in CPython, which reads frame by frame, the complete frames that
+      // arrived before the bad header are still delivered, then the next recv raises this error and
+      // the connection turns write-only. Until then poll() and wait() report it ready.
       this.#readFailed = true;
       this.#stream.pause();
+      this.#wakePollers(true);
       return;
     }
-    const first = this.#readers.shift();
-    first?.reject(err);
+    first.reject(err);
     this.#makeUnreadable();
     this.#settleReaders();
   }
@@ -297,7 +311,7 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
       this.#frames.length = 0;
       this.#frameHead = 0;
     }
-    this.#queuedBytes -= frame.length;
+    this.#queuedBytes -= frame.length + FRAME_OVERHEAD;
     if (this.#paused && this.#queuedBytes <= this.#highWaterMark / 2) {
       this.#paused = false;
       this.#stream.resume();
@@ -347,7 +361,9 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     const pending = this.#decoder.currentLength;
     if (maxLength !== undefined && pending !== undefined && pending > maxLength && this.#readers.length === 0) {
       const err = new ProtocolError(`bad message length ${pending} (maxlength ${maxLength})`, 'bad-length');
-      this.#failRead(err);
+      this.#decoder.fail(err);
+      this.#end = err;
+      this.#makeUnreadable();
       return Promise.reject(err);
     }
     if (this.#paused) {
@@ -448,7 +464,7 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   /**
    * Whether data is available: true when at least one byte (even a partial header) is buffered
    * or the peer has closed. `timeout` is in **seconds** as in Python: `undefined`/0 checks without
-   * waiting, `null` waits forever, a negative value counts as 0.
+   * waiting, `null` and `Infinity` wait forever, a negative value counts as 0.
    * @example
    * ```ts
    * if (await conn.poll(0.5)) console.log(await conn.recv());
@@ -463,7 +479,7 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     if (this.#hasData()) return Promise.resolve(true);
     if (timeout !== null && (timeout === undefined || timeout <= 0)) return Promise.resolve(false);
     const ms = timeout === null ? undefined : timeout * 1000;
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     return waitFor<boolean>(
       { signal: options?.signal },
       (resolve) => {
@@ -473,32 +489,34 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
           this.#paused = false;
           this.#stream.resume();
         }
-        if (ms !== undefined) {
-          timer = setTimeout(() => {
+        // startTimer, not setTimeout: Node fires a delay over 2^31-1 ms after 1 ms.
+        if (ms !== undefined && ms !== Number.POSITIVE_INFINITY) {
+          cancelTimer = startTimer(ms, () => {
             const i = this.#pollers.indexOf(poller);
             if (i >= 0) this.#pollers.splice(i, 1);
             resolve(false);
-          }, ms);
+          });
         }
         return () => {
-          if (timer) clearTimeout(timer);
+          cancelTimer?.();
           const i = this.#pollers.indexOf(poller);
           if (i >= 0) this.#pollers.splice(i, 1);
         };
       },
       'poll',
-    ).finally(() => {
-      if (timer) clearTimeout(timer);
-    });
+    ).finally(() => cancelTimer?.());
   }
 
   #hasData(): boolean {
     return this.#frameHead < this.#frames.length || this.#decoder.pendingBytes > 0 || this.#end !== undefined;
   }
 
-  /** Internal: true when a `recv` would not wait (used by `wait()`). */
+  /**
+   * Internal: true when a `recv` would not wait (used by `wait()`), which includes an open
+   * connection that can no longer be read: its `recv` raises at once.
+   */
   get _ready(): boolean {
-    return this.#readable && !this.#closed && this.#hasData();
+    return !this.#closed && (!this.#readable || this.#hasData());
   }
 
   // ---------------------------------------------------------------- sending
@@ -619,8 +637,9 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
         stream.cork();
         stream.write(parts[0]);
         stream.write(parts[1], (err) => {
-          if (err) reject(new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err }));
-          else resolve();
+          if (!err) resolve();
+          else if (this.#closed) reject(new ConnectionClosedError());
+          else reject(new ProtocolError(`socket error: ${err.message}`, 'socket', { cause: err }));
         });
         stream.uncork();
         return () => undefined;
@@ -659,7 +678,8 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
 
   /**
    * Close the connection (idempotent). Frames already passed to `send` are flushed; pending
-   * `recv`/`poll` calls reject with {@link ConnectionClosedError}.
+   * `recv`/`poll` calls reject with {@link ConnectionClosedError}. Received frames nobody read are
+   * dropped, and nothing more is read.
    */
   close(): void {
     if (this.#closed) return;
@@ -670,13 +690,22 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
     }
     this.#wakePollers(false);
     this.#end ??= () => new ConnectionClosedError();
+    // recv on a closed connection raises, so unread frames are garbage: free them now, not when
+    // the stream is destroyed (up to CLOSE_FLUSH_MS later, or never while the peer stalls).
+    this.#frames.length = 0;
+    this.#frameHead = 0;
+    this.#queuedBytes = 0;
+    this.#decoder.discard();
     const stream = this.#stream;
     if (stream.destroyed) return;
+    stream.pause();
     if (stream.writable && !stream.writableEnded) {
       stream.end(() => stream.destroy());
-      // A peer that stops reading must not keep the socket alive forever.
-      const t = setTimeout(() => stream.destroy(), 30_000);
+      // A peer that stops reading must not keep the socket alive forever; the timer goes with the
+      // stream so that it does not keep this connection reachable after that.
+      const t = setTimeout(() => stream.destroy(), CLOSE_FLUSH_MS);
       t.unref();
+      stream.once('close', () => clearTimeout(t));
     } else {
       stream.destroy();
     }

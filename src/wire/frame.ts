@@ -215,6 +215,18 @@ export class FrameDecoder {
     this.have = 0;
   }
 
+  /**
+   * Drop the frame being received (its partial payload can be up to `maxMessageSize` bytes) and
+   * start over at a frame boundary; used when the connection is closed and nothing more is read.
+   */
+  discard(): void {
+    this.parts = [];
+    this.whole = undefined;
+    this.have = 0;
+    this.need = -1;
+    this.headLen = 0;
+  }
+
   private wantHeader(): number {
     // After a -1 header the extended form needs 12 bytes in all.
     return this.headLen >= 4 && this.head.readInt32BE(0) === -1 ? 12 : 4;

@@ -17,7 +17,7 @@ import {
 import { ConnectionClosedError, MpwireError, ProtocolError, TimeoutError } from '../errors.js';
 import { type Address, type Family, addressType, arbitraryAddress, checkSupported, formatAddress, isAbstract } from './addresses.js';
 import { Connection, type ConnectionOptions } from './connection.js';
-import { type WaitOptions, waitFor } from './deadline.js';
+import { type WaitOptions, startTimer, waitFor } from './deadline.js';
 
 /**
  * Authentication options shared by both roles.
@@ -33,7 +33,7 @@ export interface AuthOptions extends HandshakeOptions {
    * CPython ≤ 3.12 skip authentication for an empty key, and their clients then hang).
    */
   authkey?: Uint8Array | string | null;
-  /** Milliseconds the whole handshake may take before the connection is dropped. Default 20000. */
+  /** Milliseconds the whole handshake may take before the connection is dropped (`Infinity`: no limit). Default 20000. */
   handshakeTimeout?: number;
 }
 
@@ -86,18 +86,20 @@ async function resolveHost(host: string, family: Family): Promise<string> {
 
 /**
  * Run a handshake with a deadline; on expiry the connection is destroyed and the call rejects with
- * {@link TimeoutError}. Other failures destroy it too unless `destroyOnError` is false (a manager
- * server still sends a `#TRACEBACK` frame after a failed handshake).
+ * {@link TimeoutError}. `ms` may be `Infinity` (no deadline) or exceed 2^31-1 (which a plain
+ * `setTimeout` would fire after 1 ms). Other failures destroy it too unless `destroyOnError` is
+ * false (a manager server still sends a `#TRACEBACK` frame after a failed handshake).
  */
 export async function withHandshakeDeadline<T>(conn: Connection, ms: number, run: () => Promise<T>, destroyOnError = true): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   let expired = false;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    if (ms === Number.POSITIVE_INFINITY) return;
+    cancelTimer = startTimer(ms, () => {
       expired = true;
       conn.destroy();
       reject(new TimeoutError(`authentication handshake timed out after ${ms} ms`));
-    }, ms);
+    });
   });
   try {
     return await Promise.race([run(), deadline]);
@@ -106,7 +108,7 @@ export async function withHandshakeDeadline<T>(conn: Connection, ms: number, run
     if (destroyOnError) conn.destroy();
     throw e;
   } finally {
-    clearTimeout(timer);
+    cancelTimer?.();
     deadline.catch(() => undefined);
   }
 }
@@ -305,7 +307,8 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
  */
 export async function listen(address?: Address | null, options: ListenOptions = {}): Promise<Listener> {
   const family = options.family ?? (address ? addressType(address) : 'AF_UNIX');
-  const addr = address ?? arbitraryAddress(family);
+  // `||`, as CPython's `address or arbitrary_address(family)`: '' is no address.
+  const addr = address || arbitraryAddress(family);
   checkSupported(addr, family);
   // allowHalfOpen: a peer that shuts down its sending side can still receive our replies, as with
   // a CPython Connection (the socket is fully closed by close()).

@@ -7,20 +7,30 @@ import { Duplex } from 'node:stream';
 import { Connection, type ConnectionOptions } from './connection.js';
 
 /**
+ * The error a write to a closed pipe end fails with: what a socket write to a closed peer gets
+ * (`EPIPE`), so that a `Pipe()` connection reports it as TCP and Unix connections do
+ * (`ProtocolError`, reason `'socket'`).
+ */
+function brokenPipe(): NodeJS.ErrnoException {
+  return Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' });
+}
+
+/**
  * One end of an in-memory byte stream pair: writes on one end are read on the other, with
  * backpressure (a write's callback waits until the other end has room).
  */
 class MemoryEnd extends Duplex {
   other!: MemoryEnd;
-  #pending: (() => void) | undefined;
+  /** Callback of the other end's write that waits for this end to read. */
+  #pending: ((error?: Error | null) => void) | undefined;
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.other.destroyed) {
-      callback(new Error('pipe closed'));
+      callback(brokenPipe());
       return;
     }
     if (this.other.push(chunk)) callback();
-    else this.other.#pending = () => callback();
+    else this.other.#pending = callback;
   }
 
   override _read(): void {
@@ -37,6 +47,15 @@ class MemoryEnd extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const other = this.other;
     if (!other.destroyed && !other.readableEnded) other.push(null);
+    // A write of the other end waiting for this end to read would otherwise never complete: fail
+    // it as a socket write to a closed peer fails. Our own write waiting on the other end is failed
+    // too, or it and every write queued behind it would stay pending forever.
+    const theirs = this.#pending;
+    this.#pending = undefined;
+    theirs?.(brokenPipe());
+    const ours = other.#pending;
+    other.#pending = undefined;
+    ours?.(error ?? brokenPipe());
     callback(error);
   }
 }

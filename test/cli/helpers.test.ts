@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAddress, formatAddress } from '../../src/cli/address.js';
+import { UsageError } from '../../src/cli/errors.js';
 import { parseValue } from '../../src/cli/literal.js';
 import { pyRepr, toJson } from '../../src/cli/repr.js';
 import { ByteArray, FrozenSet, PyFloat, Tuple, dumps, loads, tuple } from '../../src/pickle/index.js';
@@ -20,6 +21,10 @@ describe('CLI addresses', () => {
   it('rejects nonsense and bad ports', () => {
     expect(() => parseAddress('nonsense')).toThrow(/cannot parse address/);
     expect(() => parseAddress('h:70000')).toThrow(/bad port/);
+  });
+  it("rejects an empty socket path ('unix:'), which Node would take for TCP on localhost", () => {
+    expect(() => parseAddress('unix:')).toThrow(UsageError);
+    expect(() => parseAddress('unix:')).toThrow("empty socket path in address 'unix:'");
   });
 });
 
