@@ -10,7 +10,7 @@
  * @module
  */
 import type { PyClassHook } from './loads.js';
-import { PyGlobal, PyObject, type Reducible, type Reduction, Tuple, pyReduce } from './model.js';
+import { PyGlobal, PyObject, exceptionMessage, type Reducible, type Reduction, Tuple, pyReduce } from './model.js';
 import { pyKeyWith } from './py-key.js';
 
 /**
@@ -24,12 +24,25 @@ function enumValueKey(v: unknown): string {
   return pyKeyWith(v, enumObjectKey);
 }
 
-function enumObjectKey(o: object): string {
-  if (Array.isArray(o)) return `t[${Array.from(o, enumValueKey).join(',')}]`;
+function enumObjectKey(o: object, key: (v: unknown) => string): string {
+  if (Array.isArray(o)) return `t[${Array.from(o, key).join(',')}]`;
   // A bytearray (the only Uint8Array that gets here) equals the bytes of the same content.
-  if (o instanceof Uint8Array) return enumValueKey(new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
-  return `j${JSON.stringify(o, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}`;
+  if (o instanceof Uint8Array) return key(new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
+  // JSON text expands shared references: bounded, so that a small pickle cannot make it huge.
+  let values = MAX_JSON_VALUES;
+  let chars = MAX_JSON_CHARS;
+  const json = JSON.stringify(o, (_k, x: unknown) => {
+    if (--values < 0) throw new RangeError('enum value too large to look up');
+    const y = typeof x === 'bigint' ? String(x) : x;
+    if (typeof y === 'string' && (chars -= y.length) < 0) throw new RangeError('enum value too large to look up');
+    return y;
+  });
+  return `j${json}`;
 }
+
+/** Bounds of the JSON text {@link enumObjectKey} makes of an object value. */
+const MAX_JSON_VALUES = 100_000;
+const MAX_JSON_CHARS = 1 << 20;
 
 /**
  * A declared Python class, to give to {@link pyClasses}: what {@link pyEnum} and
@@ -114,7 +127,7 @@ export class PyEnumClass implements PyClassDeclaration {
       create: (args) => {
         if (args.length !== 1) throw new Error(`${this.name}() takes one value, got ${args.length}`);
         const member = this.#byValue.get(enumValueKey(args[0]));
-        if (!member) throw new Error(`${String(args[0])} is not a valid ${this.name} (declared: ${[...this.#byName.keys()].join(', ')})`);
+        if (!member) throw new Error(`${exceptionMessage(args)} is not a valid ${this.name} (declared: ${[...this.#byName.keys()].join(', ')})`);
         return member;
       },
     };

@@ -24,6 +24,20 @@ function reprBytes(b: Uint8Array): string {
   return s + "'";
 }
 
+/** Longs with more bytes than this are listed by size only (see `long4` in {@link dis}). */
+const MAX_LONG_BYTES = 4096;
+/** MARK levels indented in full; deeper levels are shown by number (see {@link indentation}). */
+const MAX_INDENT = 64;
+
+/**
+ * Four spaces per MARK level like pickletools, but at most {@link MAX_INDENT} levels followed by
+ * `[level] `: pickletools does not cap it, which makes the listing quadratic in the input
+ * (16,000 MARKs would be 512M characters).
+ */
+function indentation(level: number): string {
+  return level <= MAX_INDENT ? '    '.repeat(level) : `${'    '.repeat(MAX_INDENT)}[${level}] `;
+}
+
 /**
  * Disassemble a pickle into a listing like `python -m pickletools`: offset, opcode byte, name
  * and argument, with MARK indentation. Stops after STOP.
@@ -93,9 +107,13 @@ export function dis(data: Uint8Array): string {
         const w = kind === 'long1' ? 1 : 4;
         need(w, at);
         const n = w === 1 ? (b[pos] as number) : b.readInt32LE(pos);
+        // pickletools refuses this too; accepting it would move `pos` backwards and loop forever.
+        if (n < 0) throw new UnpicklingError('LONG pickle has negative byte count', at);
         pos += w;
         need(n, at);
-        arg = String(decodeLong(b, pos, n));
+        // Decimal conversion of a huge BigInt is super-linear; pickletools prints it in full,
+        // here longs past MAX_LONG_BYTES are summarised to keep dis() linear.
+        arg = n > MAX_LONG_BYTES ? `<${n}-byte long>` : String(decodeLong(b, pos, n));
         pos += n;
         break;
       }
@@ -135,7 +153,9 @@ export function dis(data: Uint8Array): string {
       case 'unicodestring8': {
         const w = kind.endsWith('1') ? 1 : kind.endsWith('4') ? 4 : 8;
         need(w, at);
-        const n = w === 1 ? (b[pos] as number) : w === 4 ? b.readUInt32LE(pos) : Number(b.readBigUInt64LE(pos));
+        // BINSTRING's count is signed (pickletools: "string4 byte count < 0"); the others are unsigned.
+        const n = w === 1 ? (b[pos] as number) : w === 4 ? (kind === 'string4' ? b.readInt32LE(pos) : b.readUInt32LE(pos)) : Number(b.readBigUInt64LE(pos));
+        if (n < 0) throw new UnpicklingError(`${kind} byte count < 0`, at);
         pos += w;
         need(n, at);
         if (kind.startsWith('unicode')) {
@@ -154,7 +174,7 @@ export function dis(data: Uint8Array): string {
         op.name === 'SETITEMS' || op.name === 'POP_MARK' || op.name === 'FROZENSET' || op.name === 'ADDITEMS' ||
         op.name === 'INST' || op.name === 'OBJ') indent = Math.max(0, indent - 1);
     const ch = code >= 0x20 && code < 0x7f ? `'${String.fromCharCode(code)}'` : `'\\x${code.toString(16)}'`;
-    lines.push(`${String(at).padStart(5)}: ${ch.padEnd(7)}${'    '.repeat(indent)}${op.name.padEnd(16)}${arg ? ' ' + arg : ''}`.trimEnd());
+    lines.push(`${String(at).padStart(5)}: ${ch.padEnd(7)}${indentation(indent)}${op.name.padEnd(16)}${arg ? ' ' + arg : ''}`.trimEnd());
     if (op.name === 'MARK') indent++;
     if (op.name === 'STOP') break;
   }

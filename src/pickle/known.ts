@@ -29,6 +29,7 @@ import {
   Tuple,
 } from './model.js';
 import { NUMPY_GLOBALS, resolveNumpy } from './numpy.js';
+import { pyKey } from './py-key.js';
 
 /**
  * How an object is being constructed.
@@ -128,11 +129,42 @@ function items(x: unknown): unknown[] {
   throw new TypeError('expected an iterable');
 }
 
-function entries(x: unknown): Array<[unknown, unknown]> {
+/**
+ * The pairs of a `dict(x)`-like argument: a dict (Map or plain object) or a list/tuple of 2-item
+ * pairs; undefined for anything else (bytes, str, placeholders, …), which then stays a placeholder.
+ * Not `Object.entries` of any object: over a Buffer that made one entry per byte.
+ */
+function entries(x: unknown): Array<[unknown, unknown]> | undefined {
   if (x instanceof Map) return [...x];
-  if (x && typeof x === 'object' && !Array.isArray(x)) return Object.entries(x);
-  if (Array.isArray(x)) return x.map((p) => [(p as unknown[])[0], (p as unknown[])[1]]);
-  throw new TypeError('expected a mapping');
+  if (isPlainObject(x)) return Object.entries(x);
+  if (!Array.isArray(x) || !x.every((p) => Array.isArray(p) && p.length === 2)) return undefined;
+  return x.map((p) => [(p as unknown[])[0], (p as unknown[])[1]]);
+}
+
+/**
+ * `Counter(iterable)`: how many times each element occurs, elements equal in Python (`1`, `1.0`,
+ * `True`) counted as one (the first one seen is the key). str counts characters, bytes counts
+ * byte values, as Python iterates them; undefined for other arguments (a placeholder then).
+ */
+function counts(x: unknown): Array<[unknown, number]> | undefined {
+  if (x instanceof Uint8Array) {
+    // Byte values: a table, in first-seen order (pyKey per byte is ~10× slower).
+    const n = new Float64Array(256);
+    const order: number[] = [];
+    for (const c of x) if ((n[c] = (n[c] as number) + 1) === 1) order.push(c);
+    return order.map((c) => [c, n[c] as number]);
+  }
+  let elems: Iterable<unknown>;
+  if (typeof x === 'string' || Array.isArray(x) || x instanceof Set) elems = x;
+  else return undefined;
+  const byKey = new Map<string, [unknown, number]>();
+  for (const e of elems) {
+    const k = pyKey(e);
+    const c = byKey.get(k);
+    if (c) c[1]++;
+    else byKey.set(k, [e, 1]);
+  }
+  return [...byKey.values()];
 }
 
 type Handler = (args: unknown[], kind: ConstructKind, exact: boolean, kw: Map<string, unknown> | undefined) => unknown;
@@ -270,20 +302,21 @@ reg(['copyreg._reconstructor'], (a, _k, exact) => {
 });
 reg(['uuid.UUID'], (a, kind) => (kind === 'newobj' && a.length === 0 ? new PyUUID(0n) : undefined));
 reg(['collections.OrderedDict'], (a) => {
-  const d = new OrderedDict();
-  if (a.length > 0) for (const [k, v] of entries(a[0])) d.set(k, v);
-  return d;
+  const e = a.length > 0 ? entries(a[0]) : [];
+  return e === undefined ? undefined : new OrderedDict(e);
 });
 reg(['collections.defaultdict'], (a) => {
-  const d = new DefaultDict();
+  const e = a.length > 1 ? entries(a[1]) : [];
+  if (e === undefined) return undefined;
+  const d = new DefaultDict(e);
   d.defaultFactory = a[0] ?? null;
-  if (a.length > 1) for (const [k, v] of entries(a[1])) d.set(k, v);
   return d;
 });
 reg(['collections.Counter'], (a) => {
-  const d = new Counter();
-  if (a.length > 0) for (const [k, v] of entries(a[0])) d.set(k, v);
-  return d;
+  // A mapping gives its counts; any other iterable is counted (Counter(b'xx') is {120: 2}).
+  const x = a[0];
+  const e = a.length === 0 || x == null ? [] : x instanceof Map || isPlainObject(x) ? entries(x) : counts(x);
+  return e === undefined ? undefined : new Counter<unknown>(e);
 });
 reg(['collections.deque'], (a) => {
   const d = new Deque();

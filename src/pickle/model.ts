@@ -562,6 +562,27 @@ export class PyDecimal implements Reducible {
 }
 
 /**
+ * Longest decimal digit string parsed into a bigint here: `DEFAULT_LIMITS.maxIntDigits` of loads.ts
+ * (a test keeps them equal). model.ts cannot import loads.ts (it imports this module) and the
+ * per-call `maxIntDigits` option does not reach models, so the default applies: decimal parsing is
+ * super-linear, and 8M digits took seconds.
+ */
+export const MAX_INT_DIGITS = 1_000_000;
+
+/** A decimal digit string as a bigint; `RangeError` past {@link MAX_INT_DIGITS} digits. */
+function digits(s: string): bigint {
+  if (s.length - (s.startsWith('-') ? 1 : 0) > MAX_INT_DIGITS) throw new RangeError(`integer string of ${s.length} digits exceeds the limit of ${MAX_INT_DIGITS}`);
+  return BigInt(s);
+}
+
+/** A UUID's `int` from its BUILD state (an int; a digit string is bounded like one). */
+function uuidInt(i: unknown): bigint {
+  if (typeof i === 'bigint') return i;
+  if (typeof i === 'string') return digits(i);
+  return BigInt(i as number);
+}
+
+/**
  * Python `fractions.Fraction`.
  * @example
  * ```ts
@@ -579,7 +600,7 @@ export class PyFraction implements Reducible {
   static parse(s: string): PyFraction {
     const m = /^\s*(-?\d+)(?:\/(\d+))?\s*$/.exec(s);
     if (!m) throw new TypeError('bad Fraction state');
-    return new PyFraction(BigInt(m[1] as string), BigInt(m[2] ?? '1'));
+    return new PyFraction(digits(m[1] as string), digits(m[2] ?? '1'));
   }
   /** As Python's `str()`: `'3/4'`, or `'2'` when the denominator is 1. */
   toString(): string {
@@ -689,11 +710,11 @@ export class PyUUID implements Reducible {
       this.extra = state;
       for (const [k, i] of state) {
         if (k === 'int' || (k instanceof Uint8Array && Buffer.from(k).toString('latin1') === 'int'))
-          (this as { int: bigint }).int = typeof i === 'bigint' ? i : BigInt(i as number);
+          (this as { int: bigint }).int = uuidInt(i);
       }
     } else if (state && typeof state === 'object' && 'int' in state) {
       const i = (state as { int: unknown }).int;
-      (this as { int: bigint }).int = typeof i === 'bigint' ? i : BigInt(i as number);
+      (this as { int: bigint }).int = uuidInt(i);
       this.extra = new Map(Object.entries(state));
     }
   }
@@ -773,6 +794,67 @@ Object.defineProperty(Deque, Symbol.species, {
   configurable: true,
 });
 
+/** Values an exception message visits before it ends in `…`. */
+const MESSAGE_VALUES = 1000;
+/** Characters of an exception message made from containers, at most (single str args are kept whole). */
+const MESSAGE_CHARS = 10_000;
+
+/**
+ * `String(arg)` for one argument, `JSON.stringify(args)` (bigints as strings) for several, as
+ * ordinary args always printed; but each container is expanded once (later references to it,
+ * shared or cyclic, print as `…`) and at most {@link MESSAGE_VALUES} values and about
+ * {@link MESSAGE_CHARS} characters are produced, so a pickle of nested shared tuples cannot make
+ * an exponentially long message (it did: 80 bytes gave 134M characters). Internal (not in the index).
+ */
+export function exceptionMessage(args: readonly unknown[]): string {
+  const seen = new Set<object>();
+  let values = MESSAGE_VALUES;
+  let chars = MESSAGE_CHARS;
+  if (args.length === 1) {
+    // Array.prototype.toString (join with ','), bounded.
+    const join = (a: readonly unknown[]): string => {
+      seen.add(a);
+      const parts: string[] = [];
+      for (const x of a) {
+        if (--values < 0 || chars < 0) {
+          parts.push('…');
+          break;
+        }
+        const p = x == null ? '' : Array.isArray(x) ? (seen.has(x) ? '…' : join(x)) : String(x);
+        chars -= p.length + 1;
+        parts.push(chars < 0 ? p.slice(0, Math.max(0, p.length + chars)) + '…' : p);
+      }
+      return parts.join(',');
+    };
+    const a = args[0];
+    return Array.isArray(a) ? join(a) : String(a);
+  }
+  if (args.length === 0) return '';
+  const full = Symbol('budget');
+  try {
+    return JSON.stringify(args, (_k, v: unknown) => {
+      if (--values < 0) throw full;
+      if (typeof v === 'bigint') v = String(v);
+      if (typeof v === 'string' && (chars -= v.length) < 0) throw full;
+      if (typeof v === 'object' && v !== null) {
+        if (seen.has(v)) return '…';
+        seen.add(v);
+      }
+      return v;
+    });
+  } catch (e) {
+    if (e !== full) throw e;
+  }
+  // Over budget: the first arguments, one level deep.
+  const shallow = (v: unknown): string =>
+    typeof v === 'string' ? JSON.stringify(v.length > 200 ? v.slice(0, 200) + '…' : v)
+    : typeof v === 'bigint' ? `"${v}"`
+    : typeof v === 'number' || typeof v === 'boolean' || v === null ? JSON.stringify(v)
+    : Array.isArray(v) ? '[…]'
+    : '{…}';
+  return `[${args.slice(0, 10).map(shallow).join(',')}${args.length > 10 ? ',…' : ''}]`;
+}
+
 /**
  * A Python exception instance (type name, args and `__dict__` state).
  * @example
@@ -793,7 +875,7 @@ export class PyException extends Error implements Reducible {
     /** Exception arguments. */
     readonly args: unknown[],
   ) {
-    super(args.length === 1 ? String(args[0]) : args.length ? JSON.stringify(args, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) : '');
+    super(exceptionMessage(args));
   }
   /** The Python type name, e.g. `'KeyError'`. */
   override get name(): string {

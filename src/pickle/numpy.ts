@@ -153,6 +153,10 @@ export class DType implements Reducible {
   metadata: unknown = undefined;
   /** The type code NumPy passes to `dtype()` when unpickling (`'f8'`, `'M8'`, `'U3'`, `'V20'`). */
   code: string;
+  /** Values and arrays one item of this dtype expands to (see {@link itemCost}); kept by `pySetState`. */
+  #cost = 1;
+  /** Set once the BUILD state was read or the dtype became part of another one: it is final then. */
+  #sealed = false;
 
   constructor(code: string, byteorder = '|') {
     const m = /^([a-zA-Z?])(\d*)$/.exec(code);
@@ -228,6 +232,10 @@ export class DType implements Reducible {
 
   /** Reads the BUILD state NumPy pickles a dtype with (byte order, subarray, fields, sizes, flags, datetime unit); `TypeError` when malformed. */
   [pySetState](state: unknown): void {
+    // A second BUILD, or one on a dtype already inside another, could make that one's checked
+    // size and cost stale or form a cycle; NumPy pickles never do either (deliberate difference).
+    if (this.#sealed) throw new TypeError('dtype state is already set');
+    this.#sealed = true;
     const s = items(state);
     if (s.length < 8) {
       // Old states (versions 0–2): byte order first after the version, sizes at the end.
@@ -258,6 +266,7 @@ export class DType implements Reducible {
     if (elsize >= 0) this.itemsize = elsize;
     this.alignment = int(s[6], 'dtype alignment');
     this.flags = int(s[7], 'dtype flags');
+    this.validate();
     if (s.length > 8) {
       if (this.kind === 'M' || this.kind === 'm') {
         const meta = items(s[8]);
@@ -267,6 +276,49 @@ export class DType implements Reducible {
         if (meta[0] != null && entriesOf(meta[0]).length > 0) this.metadata = meta[0];
       } else this.metadata = s[8];
     }
+  }
+
+  /**
+   * The checks NumPy makes when it builds such a dtype (subarray size = shape product × base
+   * size, fields within the item, no dtype containing itself), plus a bound on how many values
+   * one item expands to, so that reading an item costs time linear in its bytes: a 98-byte
+   * pickle could otherwise describe a scalar of a million zero-size items. `TypeError`/`RangeError`.
+   */
+  private validate(): void {
+    const child = (d: DType): DType => {
+      if (d === this) throw new TypeError('dtype contains itself');
+      d.#sealed = true;
+      return d;
+    };
+    const size = this.itemsize;
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad dtype size ${size}`);
+    let cost = 1;
+    if (this.subarray) {
+      const { base, shape } = this.subarray;
+      child(base);
+      if (shape.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new RangeError('bad subarray shape');
+      const n = product(shape);
+      if (n * base.itemsize !== size) throw new RangeError(`subarray of ${n} × ${base.itemsize} bytes in a dtype of ${size} bytes`);
+      // nest() builds one array per prefix of the shape, then the items.
+      let arrays = 0;
+      let prefix = 1;
+      for (const d of shape) arrays += prefix *= d;
+      cost = arrays + n * base.#cost;
+    } else if (this.fields) {
+      for (const f of this.fields.values()) {
+        child(f.dtype);
+        if (!Number.isSafeInteger(f.offset) || f.offset < 0 || f.offset + f.dtype.itemsize > size) {
+          throw new RangeError(`field at offset ${f.offset} of ${f.dtype.itemsize} bytes outside a dtype of ${size} bytes`);
+        }
+      }
+      for (const name of this.names ?? []) {
+        const f = this.fields.get(name);
+        if (f) cost += f.dtype.#cost;
+      }
+    }
+    // Generous for real dtypes (they have a byte or more per value); not in NumPy.
+    if (cost > 16 * size + 4096) throw new RangeError(`dtype of ${size} bytes expands to ${cost} values`);
+    this.#cost = cost;
   }
 
   /** How the pickler writes this value: `numpy.dtype(code, False, True)`, then BUILD with the state tuple NumPy writes. */

@@ -4,43 +4,65 @@
  * declared enums find a member by its value with it.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { ByteArray, FrozenSet, PyException, PyFloat, PyGlobal, Tuple } from './model.js';
 
 /**
  * Keys an object {@link pyKeyWith} has no rule of its own for: lists, dicts, sets and bytearrays
- * (which Python cannot hash), plain objects and class models.
+ * (which Python cannot hash), plain objects and class models. `key` keys a nested value within the
+ * same computation (sharing its memo), for rules that recurse.
  */
-export type ObjectKey = (o: object) => string;
+export type ObjectKey = (o: object, key: (v: unknown) => string) => string;
+
+/**
+ * Parts of a key (a tuple's or frozenset's items) longer than this are replaced by their SHA-256:
+ * a tuple that holds itself twice per level (a DAG, 2 pickle bytes a level) would otherwise have a
+ * key that doubles in length per level. Keys of ordinary values are unchanged.
+ */
+const LONG_PART = 256;
 
 /**
  * Like {@link pyKey}, with `objectKey` deciding the key of the objects it has no rule for, also
- * where they sit inside a tuple or frozenset.
+ * where they sit inside a tuple or frozenset. Each object is keyed once per call (memoized), so
+ * shared references cost linear time.
  * @example
  * ```ts
  * pyKeyWith(tuple(1, [2]), (o) => JSON.stringify(o)); // a key, where pyKey throws for the list
  * ```
  */
 export function pyKeyWith(v: unknown, objectKey: ObjectKey): string {
-  if (v === null || v === undefined) return 'N';
-  switch (typeof v) {
-    case 'boolean':
-      return v ? 'i1' : 'i0';
-    case 'number':
-      return numberKey(v);
-    case 'bigint':
-      return `i${v}`;
-    case 'string':
-      return JSON.stringify(v);
-    default:
-      break;
-  }
-  if (v instanceof PyFloat) return numberKey(v.value);
-  if (v instanceof Uint8Array && !(v instanceof ByteArray)) return `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
-  if (v instanceof Tuple) return `t[${v.map((x) => pyKeyWith(x, objectKey)).join(',')}]`;
-  if (v instanceof FrozenSet) return `z[${[...v].map((x) => pyKeyWith(x, objectKey)).sort().join(',')}]`;
-  if (v instanceof PyGlobal) return `g${v.module}.${v.name}`;
-  if (typeof v === 'object' || typeof v === 'function') return objectKey(v as object);
-  return `?${String(v)}`;
+  const memo = new Map<unknown, string>();
+  const part = (x: unknown): string => {
+    let k = memo.get(x);
+    if (k !== undefined) return k;
+    k = key(x);
+    if (k.length > LONG_PART) k = `h${createHash('sha256').update(k).digest('base64')}`;
+    if (typeof x === 'object' || typeof x === 'string') memo.set(x, k);
+    return k;
+  };
+  const key = (x: unknown): string => {
+    if (x === null || x === undefined) return 'N';
+    switch (typeof x) {
+      case 'boolean':
+        return x ? 'i1' : 'i0';
+      case 'number':
+        return numberKey(x);
+      case 'bigint':
+        return `i${x}`;
+      case 'string':
+        return JSON.stringify(x);
+      default:
+        break;
+    }
+    if (x instanceof PyFloat) return numberKey(x.value);
+    if (x instanceof Uint8Array && !(x instanceof ByteArray)) return `b${Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex')}`;
+    if (x instanceof Tuple) return `t[${x.map(part).join(',')}]`;
+    if (x instanceof FrozenSet) return `z[${[...x].map(part).sort().join(',')}]`;
+    if (x instanceof PyGlobal) return `g${x.module}.${x.name}`;
+    if (typeof x === 'object' || typeof x === 'function') return objectKey(x as object, part);
+    return `?${String(x)}`;
+  };
+  return key(v);
 }
 
 /**

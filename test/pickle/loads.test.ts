@@ -12,19 +12,11 @@ import {
   dumps,
   loads,
 } from '../../src/pickle/index.js';
+import { catchErr } from './catch-err.js';
 
 const hex = (h: string): Buffer => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-function catchErr(f: () => unknown): UnpicklingError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof UnpicklingError) return e;
-    throw new Error(`expected UnpicklingError, got ${String(e)}`);
-  }
-  throw new Error('expected UnpicklingError, got a value');
-}
 
 describe('loads: default (idiomatic JS) mode', () => {
   it('maps Python types to JS types', () => {
