@@ -24,14 +24,19 @@ With ``spawnPython(..., { authkey })`` the key arrives as hex in ``MPWIRE_AUTHKE
 answers the HMAC handshake (Node challenges first). ``connect()`` also asks Linux to SIGKILL this
 process when the Node parent dies (``MPWIRE_PDEATHSIG=0`` turns that off). A ``Peer`` reads frames
 through a buffered file on the same fd (the same wire format as ``Connection``, fewer syscalls for
-pipelined requests), serves requests that arrive while one of its own ``call()`` waits (up to 8
-levels deep; beyond that they are queued) and answers with plain ``pickle`` at the default protocol.
+pipelined requests), serves requests that arrive while one of its own ``call()`` waits and answers
+with plain ``pickle`` at the default protocol. Nested requests are served at once up to 8 levels
+deep; deeper ones wait in a queue only while answers keep arriving (so a burst of pipelined requests
+does not pile up on the stack) and are served after 50 ms without input, at any depth: a
+JS -> Python -> JS chain never deadlocks. When the stack is nearly full (``sys.getrecursionlimit()``)
+the request gets a ``RecursionError`` reply instead.
 
 Messages (lists, so that any codec can carry them):
 ``['call', id, name, args, kwargs]``, ``['ok', id, value]``, ``['err', id, info]`` where ``info`` is a
 dict with ``type``, ``module``, ``message``, ``args`` and ``traceback``.
 """
 import collections
+import errno
 import os
 import sys
 import threading
@@ -123,6 +128,22 @@ def _u(s):
     return s
 
 
+def _safe_repr(value):
+    """repr() that never raises: a broken __repr__ must not take serve() down."""
+    try:
+        return _u(repr(value))
+    except Exception:
+        return _u('<unprintable %s>' % type(value).__name__)
+
+
+def _log(text):
+    try:
+        sys.stderr.write('mpwire_child: %s\n' % text)
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
 def _picklable(value):
     import pickle
     try:
@@ -133,13 +154,23 @@ def _picklable(value):
 
 
 def _error_info(exc, tb_text):
-    args = list(getattr(exc, 'args', ()) or ())
-    if not _picklable(args):
-        args = [_u(repr(a)) for a in args]
     try:
-        message = _text(exc) if not PY2 else unicode(exc)  # noqa: F821
+        args = list(getattr(exc, 'args', ()) or ())
     except Exception:
-        message = _u(repr(exc))
+        args = []
+    if not _picklable(args):
+        args = [_safe_repr(a) for a in args]
+    try:
+        if PY2:
+            try:
+                # A byte str message is UTF-8 (the usual source encoding), as on Python 3.
+                message = str(exc).decode('utf-8', 'replace')
+            except UnicodeError:  # a unicode message that str() cannot encode
+                message = unicode(exc)  # noqa: F821
+        else:
+            message = str(exc)
+    except Exception:
+        message = _safe_repr(exc)
     cls = type(exc)
     module = cls.__module__
     if module in ('exceptions', '__builtin__'):
@@ -165,16 +196,20 @@ def _exception_from(info):
 
 
 class _BufferedFrames(object):
-    """The same frames as Connection, read through a buffered file: one recv() syscall serves many
-    pipelined requests (Connection.recv makes two per message). Used by Peer on socket fds."""
+    """The same frames as Connection, read through a buffer of its own: one recv() syscall serves
+    many pipelined requests (Connection.recv makes two per message), and ``poll()`` can tell whether
+    input is waiting (a buffered file cannot). Used by Peer on socket fds."""
 
     def __init__(self, conn):
+        import select
         import socket
         import struct
         self._struct = struct
+        self._select = select
+        self._socket_error = socket.error
         fd = conn.fileno()
         self._sock = socket.fromfd(fd, socket.AF_UNIX, socket.SOCK_STREAM)
-        self._file = self._sock.makefile('rb', 65536)
+        self._buf = bytearray()
         import pickle
         # Plain pickle at the default protocol: what Connection.send writes for plain data,
         # without ForkingPickler's per-call dispatch-table copy.
@@ -182,16 +217,40 @@ class _BufferedFrames(object):
         self._dumps = lambda obj: pickle.dumps(obj, protocol)
         self._loads = pickle.loads
 
-    def _read(self, n):
-        data = self._file.read(n)
-        if len(data) < n:
-            if not data:
-                raise EOFError
-            raise EOFError('truncated frame')
+    def _read(self, n, boundary=False):
+        buf = self._buf
+        while len(buf) < n:
+            try:
+                chunk = self._sock.recv(max(65536, n - len(buf)))
+            except self._socket_error as e:  # Python 2 does not retry EINTR itself
+                if getattr(e, 'errno', None) == errno.EINTR:
+                    continue
+                raise
+            if not chunk:
+                if boundary and not buf:
+                    raise EOFError
+                raise EOFError('truncated frame')
+            buf += chunk
+        data = bytes(buf[:n])
+        del buf[:n]
         return data
 
+    def poll(self, timeout):
+        """True when input is waiting (buffered, or readable within ``timeout`` seconds)."""
+        if self._buf:
+            return True
+        select = self._select
+        try:
+            if hasattr(select, 'poll'):  # no FD_SETSIZE limit on the dup'ed fd
+                p = select.poll()
+                p.register(self._sock.fileno(), select.POLLIN)
+                return bool(p.poll(int(timeout * 1000)))
+            return bool(select.select([self._sock], [], [], timeout)[0])
+        except (select.error, OSError, IOError):  # EINTR on Python 2: just look again later
+            return False
+
     def recv(self):
-        size, = self._struct.unpack('!i', self._read(4))
+        size, = self._struct.unpack('!i', self._read(4, True))
         if size == -1:
             size, = self._struct.unpack('!Q', self._read(8))
         return self._loads(self._read(size))
@@ -212,7 +271,24 @@ def _framer(conn):
         return conn
 
 
-_MAX_NESTING = 8
+_MAX_NESTING = 8  # nested requests served at once up to this depth
+_STALL = 0.05  # deeper, seconds without input before a queued request is served anyway
+_STACK_MARGIN = 100  # frames kept free for the handler, the reply and its traceback
+_RecursionError = getattr(_builtins, 'RecursionError', RuntimeError)
+
+
+def _stack_room():
+    """Frames left before the recursion limit."""
+    depth = 0
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return sys.getrecursionlimit() - depth
+
+
+def _is_int(value):
+    return isinstance(value, (int, long)) if PY2 else isinstance(value, int)  # noqa: F821
 
 
 class Peer(object):
@@ -240,20 +316,38 @@ class Peer(object):
     def _is_request(msg):
         return isinstance(msg, (list, tuple)) and len(msg) >= 4 and msg[0] == 'call'
 
+    def _poll(self, timeout):
+        poll = getattr(self._io, 'poll', None)
+        return poll(timeout) if poll is not None else True
+
     def _dispatch(self, msg):
         """Handle one request; returns False when the message is not a request."""
         if not self._is_request(msg):
             return False
-        ident, name = msg[1], msg[2]
-        args = msg[3] or ()
-        kwargs = msg[4] if len(msg) > 4 and msg[4] else {}
-        if PY2:
-            kwargs = dict((k.encode('utf-8') if isinstance(k, _text) else k, v) for k, v in kwargs.items())
-        fn = self.handlers.get(name)
+        ident = msg[1]
         self._depth += 1
         try:
+            # Checked here, not trusted: a malformed request gets an error reply, as on every
+            # Python version, instead of crashing serve().
+            name, args = msg[2], msg[3]
+            kwargs = msg[4] if len(msg) > 4 else None
+            if not isinstance(name, (str, _text)):
+                raise TypeError('call name must be a string, not %s' % type(name).__name__)
+            if args is None:
+                args = ()
+            if not isinstance(args, (list, tuple)):
+                raise TypeError('call arguments must be a list, not %s' % type(args).__name__)
+            if kwargs is None:
+                kwargs = {}
+            if not isinstance(kwargs, dict):
+                raise TypeError('argument after ** must be a mapping, not %s' % type(kwargs).__name__)
+            if PY2:
+                kwargs = dict((k.encode('utf-8') if isinstance(k, _text) else k, v) for k, v in kwargs.items())
+            fn = self.handlers.get(name)
             if fn is None:
                 raise NameError('no handler named %r' % (name,))
+            if self._depth > _MAX_NESTING and _stack_room() < _STACK_MARGIN:
+                raise _RecursionError('nested calls too deep (%d levels)' % self._depth)
             result = fn(*args, **kwargs)
         except Exception as exc:
             self._depth -= 1
@@ -282,7 +376,11 @@ class Peer(object):
                 self._store(msg)
 
     def _store(self, msg):
-        if isinstance(msg, (list, tuple)) and len(msg) >= 3 and msg[0] in ('ok', 'err'):
+        if not (isinstance(msg, (list, tuple)) and len(msg) >= 3 and msg[0] in ('ok', 'err')):
+            _log('dropped a message that is neither a request nor a reply: %s' % _safe_repr(msg)[:200])
+        elif not _is_int(msg[1]):  # no call of ours has it (and it may not even be hashable)
+            _log('dropped a reply with an invalid id: %s' % _safe_repr(msg[1])[:200])
+        else:
             self._results[msg[1]] = msg
 
     def call(self, name, *args, **kwargs):
@@ -291,11 +389,15 @@ class Peer(object):
         ident = self._next_id
         self._send(['call', ident, _u(name), list(args), dict((_u(k), v) for k, v in kwargs.items())])
         while ident not in self._results:
+            # Serve requests that arrive meanwhile (Node handlers may call back in). Past a few
+            # levels, queued requests wait while input keeps coming (our answer may be in it), but
+            # not forever: the answer we wait for may depend on one of them.
+            if self._queue and (self._depth < _MAX_NESTING or not self._poll(_STALL)):
+                self._dispatch(self._queue.popleft())
+                continue
             msg = self._io.recv()
             if self._is_request(msg):
-                # Serve requests that arrive meanwhile (Node handlers may call back in), but
-                # only a few levels deep: pipelined requests wait in the queue instead.
-                if self._depth < _MAX_NESTING:
+                if self._depth < _MAX_NESTING and not self._queue:
                     self._dispatch(msg)
                 else:
                     self._queue.append(msg)

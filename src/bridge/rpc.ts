@@ -10,7 +10,7 @@
  */
 import { startTimer } from '../wire/deadline.js';
 import type { Connection } from '../wire/index.js';
-import { AbortError, MpwireError, RemoteError, TimeoutError, UnpicklingError } from '../errors.js';
+import { AbortError, MpwireError, ProtocolError, RemoteError, TimeoutError, UnpicklingError } from '../errors.js';
 
 /**
  * A handler answering calls from the other end; its return value (or promise) is the result.
@@ -57,7 +57,7 @@ export interface CallOptions {
  * ```
  */
 export interface RpcPeerOptions {
-  /** Handlers the other end may call. */
+  /** Handlers the other end may call. Passing it (even `{}`) starts reading the connection at once. */
   handlers?: Handlers;
   /**
    * Maps a receive error (EOF, protocol error) to the error given to pending calls; the bridge
@@ -94,28 +94,61 @@ const JS_TO_PY: Record<string, string> = {
   AbortError: 'KeyboardInterrupt',
 };
 
+/** Text for a value that may be hostile (no `toString`, a throwing getter): never throws. */
+function safeText(v: unknown, fallback: string): string {
+  try {
+    return typeof v === 'string' ? v : String(v);
+  } catch {
+    return fallback;
+  }
+}
+
+/** An error's message as text, or `fallback` when it has none or reading it throws. */
+function messageOf(e: unknown, fallback: string): string {
+  try {
+    const m = (e as { message?: unknown } | null | undefined)?.message;
+    return typeof m === 'string' ? m : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The info sent when nothing about an error can be read or encoded: plain strings only. */
+function plainInfo(message: string): Record<string, unknown> {
+  return { type: 'Exception', module: 'javascript', message, args: [message], traceback: '' };
+}
+
 /**
- * The `'err'` payload for an error thrown by a JS handler.
+ * The `'err'` payload for an error thrown by a JS handler. Never throws: a value that cannot be
+ * read (no `toString`, throwing getters) gives plain fallback text, so every call is answered.
  * @example
  * ```ts
  * await conn.send(['err', id, errorInfo(new TypeError('bad input'))]);
  * ```
  */
 export function errorInfo(err: unknown): Record<string, unknown> {
-  if (err instanceof RemoteError) {
-    return { type: err.type ?? 'RemoteError', module: err.module ?? 'mpwire', message: err.message, args: [...err.args], traceback: err.traceback ?? '' };
-  }
-  if (err instanceof Error) {
-    const pyType = (err as { type?: unknown }).type;
-    const pyArgs = (err as { args?: unknown }).args;
-    // PyException from mpwire/pickle carries a Python type and args already.
-    if (typeof pyType === 'string' && Array.isArray(pyArgs)) {
-      return { type: pyType, module: (err as { module?: unknown }).module ?? 'builtins', message: err.message, args: pyArgs, traceback: err.stack ?? '' };
+  try {
+    if (err instanceof RemoteError) {
+      const message = safeText(err.message, '');
+      return { type: err.type ?? 'RemoteError', module: err.module ?? 'mpwire', message, args: [...err.args], traceback: err.traceback ?? '' };
     }
-    const type = JS_TO_PY[err.name] ?? err.name;
-    return { type, module: 'javascript', message: err.message, args: [err.message], traceback: err.stack ?? '' };
+    if (err instanceof Error) {
+      const message = safeText(err.message, '');
+      const stack = safeText(err.stack ?? '', '');
+      const pyType = (err as { type?: unknown }).type;
+      const pyArgs = (err as { args?: unknown }).args;
+      // PyException from mpwire/pickle carries a Python type and args already.
+      if (typeof pyType === 'string' && Array.isArray(pyArgs)) {
+        const module = (err as { module?: unknown }).module;
+        return { type: pyType, module: typeof module === 'string' ? module : 'builtins', message, args: [...pyArgs], traceback: stack };
+      }
+      const name = safeText(err.name, 'Error');
+      return { type: JS_TO_PY[name] ?? name, module: 'javascript', message, args: [message], traceback: stack };
+    }
+    return plainInfo(safeText(err, '<unprintable JS value>'));
+  } catch {
+    return plainInfo('<unprintable JS error>');
   }
-  return { type: 'Exception', module: 'javascript', message: String(err), args: [String(err)], traceback: '' };
 }
 
 function str(v: unknown): string | undefined {
@@ -174,7 +207,7 @@ export class RpcPeer implements AsyncDisposable {
     this.handlers = { ...options.handlers };
     this.#mapError = options.mapError ?? ((e) => e);
     this.#onEnd = options.onEnd;
-    if (Object.keys(this.handlers).length) this.#startReading();
+    if (options.handlers !== undefined) this.#startReading();
   }
 
   /** Number of calls waiting for an answer. */
@@ -206,8 +239,15 @@ export class RpcPeer implements AsyncDisposable {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const { signal, timeout } = options;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    // Checked before anything is registered: a bad call must leave no pending entry or timer behind.
+    if (!Array.isArray(args)) return Promise.reject(new TypeError(`call ${String(name)}: args must be an array`));
+    const kwargs = options.kwargs ?? {};
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+      return Promise.reject(new TypeError(`call ${String(name)}: kwargs must be an object`));
+    }
     this.#startReading();
     const id = ++this.#nextId;
+    const message = ['call', id, name, [...args], kwargs];
     return new Promise<T>((resolve, reject) => {
       let cancelTimer: (() => void) | undefined;
       const onAbort = (): void => {
@@ -233,8 +273,7 @@ export class RpcPeer implements AsyncDisposable {
           reject(new TimeoutError(`call ${name} timed out after ${timeout} ms`));
         });
       }
-      const kwargs = options.kwargs ?? {};
-      this.#send(['call', id, name, [...args], kwargs]).catch((e: unknown) => {
+      this.#send(message).catch((e: unknown) => {
         if (this.#pending.delete(id)) {
           entry.cleanup();
           void Promise.resolve(this.#mapError(e)).then(reject, reject);
@@ -255,35 +294,41 @@ export class RpcPeer implements AsyncDisposable {
       try {
         msg = await this.conn.recv();
       } catch (e) {
-        // Only a frame the codec could not decode leaves the connection usable.
-        const fatal = !(e instanceof UnpicklingError || !(e instanceof MpwireError)) || !this.conn.readable || this.conn.closed;
-        if (fatal) {
-          this.#ended = e;
-          this.#fail(await this.#mapError(e));
-          return;
+        let err: unknown = e;
+        if (!this.conn.closed && (e instanceof UnpicklingError || !(e instanceof MpwireError))) {
+          // A frame the codec could not decode: it may be a reply (whose call would hang) or a
+          // request (whose sender would wait forever), and we cannot tell whose. Fail loudly: close
+          // the connection (the other end sees EOF) and reject every call with a typed error,
+          // UnpicklingError as is, any other codec's error (e.g. JSON's SyntaxError) wrapped in
+          // ProtocolError with reason 'undecodable'.
+          err = e instanceof MpwireError ? e : new ProtocolError(`undecodable frame: ${messageOf(e, 'codec error')}`, 'undecodable', { cause: e });
+          this.conn.close();
         }
-        // A frame the codec could not decode: we cannot tell whose answer it was.
-        this.#failPending(e);
-        continue;
+        this.#ended = err;
+        this.#fail(await this.#mapError(err));
+        return;
       }
       this.#onMessage(msg);
     }
   }
 
   #onMessage(msg: unknown): void {
-    if (!Array.isArray(msg) || msg.length < 3) return;
+    if (!Array.isArray(msg) || msg.length < 2) return;
     const kind = msg[0];
     if (kind === 'call') {
-      void this.#serveOne(msg);
+      // Never rejects (errors become 'err' replies); the catch only guards against a crash.
+      this.#serveOne(msg).catch(() => undefined);
       return;
     }
     const id = msg[1];
-    if (typeof id !== 'number' && typeof id !== 'bigint') return;
+    if ((kind !== 'ok' && kind !== 'err') || (typeof id !== 'number' && typeof id !== 'bigint')) return;
     const entry = this.#pending.get(Number(id));
     if (!entry) return; // timed out or aborted
     this.#pending.delete(Number(id));
     entry.cleanup();
-    if (kind === 'ok') entry.resolve(msg[2]);
+    // A reply of the wrong shape still answers its call: dropping it would hang the caller.
+    if (msg.length !== 3) entry.reject(new ProtocolError(`malformed '${kind}' reply: ${msg.length} elements, expected 3`, 'bad-reply'));
+    else if (kind === 'ok') entry.resolve(msg[2]);
     else entry.reject(remoteErrorFrom(msg[2]));
   }
 
@@ -302,11 +347,18 @@ export class RpcPeer implements AsyncDisposable {
     } catch (e) {
       reply = ['err', id, errorInfo(e)];
     }
-    try {
-      await this.#send(reply);
-    } catch (e) {
-      // The result could not be encoded: tell the caller instead.
-      if (reply[0] === 'ok' && !this.conn.closed) await this.#send(['err', id, errorInfo(e)]).catch(() => undefined);
+    // Exactly one reply per call: when the result or the error info cannot be encoded, the
+    // encoding error is sent instead, and failing that a reply of plain strings.
+    const fallbacks = [(e: unknown) => ['err', id, errorInfo(e)], (e: unknown) => ['err', id, plainInfo(`reply could not be encoded: ${messageOf(e, 'unknown error')}`)]];
+    for (;;) {
+      try {
+        await this.#send(reply);
+        return;
+      } catch (e) {
+        const next = fallbacks.shift();
+        if (!next || this.conn.closed) return;
+        reply = next(e);
+      }
     }
   }
 

@@ -18,7 +18,7 @@ import { startTimer } from '../wire/deadline.js';
 import { withHandshakeDeadline } from '../wire/listener.js';
 import { ChildExitError, type ChildExit } from './child-exit-error.js';
 import { type PythonInfo, findPythons } from './find-pythons.js';
-import { signalGroup, track, untrack } from './reaper.js';
+import { groupAlive, groupGone, signalGroup, track, untrack } from './reaper.js';
 import { type CallOptions, type Handlers, RpcPeer } from './rpc.js';
 
 /**
@@ -67,7 +67,10 @@ export interface SpawnPythonOptions {
    * kept for {@link ChildExitError} either way.
    */
   stderr?: 'pipe' | 'inherit';
-  /** Milliseconds `kill()` waits after SIGTERM before SIGKILL. Default 2000. */
+  /**
+   * Milliseconds `kill()` waits after SIGTERM before SIGKILL (to the whole group: anything the child
+   * left running included). Default 2000. `Infinity`: never SIGKILL; negative or NaN: at once.
+   */
   killGrace?: number;
   /** Largest frame accepted from the child. */
   maxMessageSize?: number;
@@ -99,8 +102,9 @@ export interface PythonChild extends AsyncDisposable {
   /** The last lines the child wrote to stderr. */
   stderrTail(): string;
   /**
-   * Signal the child's process group (default SIGTERM), then SIGKILL after `killGrace`.
-   * Resolves with the exit.
+   * Signal the child's process group (default SIGTERM), then SIGKILL after `killGrace` unless the
+   * group is empty by then. Processes the child left in its group are reached even after the
+   * child itself exited. Resolves with the child's exit.
    */
   kill(signal?: NodeJS.Signals): Promise<ChildExit>;
   /** Close the connection (a `serve()` loop then returns) and wait for the exit; kill after `timeout` ms (default 5000). */
@@ -197,11 +201,15 @@ function readableProtocol(version: string): 2 | 3 | 4 {
 
 /**
  * Pickle with `'auto'` protocol whose first message (before the child has sent anything) uses a
- * protocol this interpreter can read: 2 for Python 2, 3 for 3.0–3.3, 4 otherwise.
+ * protocol this interpreter can read: 2 for Python 2, 3 for 3.0–3.3, 4 otherwise. A Python 2
+ * child's byte `str` is decoded as latin-1: it never fails (the default 'ASCII' rejects
+ * `'café'`, leaving the child's call unanswered), keeps ASCII text a JS string, and maps each
+ * byte to one char (`Buffer.from(s, 'latin1')` gives the bytes back). `'bytes'` would turn every
+ * ASCII `str` (names, keys) into a Buffer.
  */
 function bridgePickle(initial: 2 | 3 | 4): Codec {
   const make = (): Codec => {
-    const inner = pickleCodec().forConnection();
+    const inner = pickleCodec(initial === 2 ? { encoding: 'latin1' } : {}).forConnection();
     let heard = false;
     return {
       name: 'pickle',
@@ -373,11 +381,14 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
 
   const grace = options.killGrace ?? 2000;
   const kill = (signal: NodeJS.Signals = 'SIGTERM'): Promise<ChildExit> => {
-    if (exited) return exit;
+    // After the child exited, its group may still hold what it started (reaper.ts on pid reuse).
+    if (exited && !groupAlive(pid)) return exit;
     signalGroup(pid, signal);
-    if (signal !== 'SIGKILL') {
-      const t = setTimeout(() => signalGroup(pid, 'SIGKILL'), grace);
-      void exit.then(() => clearTimeout(t));
+    if (signal !== 'SIGKILL' && grace !== Number.POSITIVE_INFINITY) {
+      // startTimer: setTimeout fires a delay over 2^31-1 ms after 1 ms. NaN counts as 0, like negatives.
+      const cancel = startTimer(Number.isNaN(grace) ? 0 : grace, () => signalGroup(pid, 'SIGKILL'));
+      // Escalate until the whole group is gone, not just the child.
+      void exit.then(() => groupGone(pid)).then(cancel);
     }
     return exit;
   };

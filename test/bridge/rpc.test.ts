@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RpcPeer, errorInfo, remoteErrorFrom, serve } from '../../src/bridge/index.js';
 import { jsonCodec } from '../../src/codec.js';
-import { AbortError, EOFError, RemoteError, TimeoutError } from '../../src/errors.js';
+import { AbortError, EOFError, ProtocolError, RemoteError, TimeoutError } from '../../src/errors.js';
 import { pickleCodec, PyException } from '../../src/pickle/index.js';
 import { Pipe } from '../../src/wire/index.js';
 
@@ -100,5 +100,75 @@ describe('RpcPeer over an in-process Pipe', () => {
     const r = remoteErrorFrom({ type: 'ZeroDivisionError', module: 'builtins', message: 'division by zero', args: ['division by zero'], traceback: 'Traceback...' });
     expect([r.message, r.type, r.module, r.traceback]).toEqual(['ZeroDivisionError: division by zero', 'ZeroDivisionError', 'builtins', 'Traceback...']);
     expect(remoteErrorFrom(null).message).toBe('remote error');
+  });
+
+  it('a handler throwing a non-Error, or an error that cannot be encoded, still answers its call once', async () => {
+    const { a, b } = pair();
+    void serve(b, {
+      bare: () => {
+        throw Object.create(null);
+      },
+      hostile: () => {
+        throw {
+          toString() {
+            throw new Error('hostile toString');
+          },
+        };
+      },
+      getter: () => {
+        const e = new Error('x');
+        Object.defineProperty(e, 'message', {
+          get() {
+            throw new Error('no message');
+          },
+        });
+        throw e;
+      },
+      unencodable: () => {
+        throw Object.assign(new Error('x'), { type: 'ValueError', args: [Symbol('s')] });
+      },
+    });
+    const peer = new RpcPeer(a);
+    // A short timeout only turns the old hang into a failure; a correct answer is immediate.
+    for (const name of ['bare', 'hostile', 'getter', 'unencodable']) {
+      const e = await peer.callWith(name, [], { timeout: 2000 }).catch((x: unknown) => x);
+      expect(e, name).toBeInstanceOf(RemoteError);
+    }
+    expect(peer.pending).toBe(0);
+    expect(errorInfo(Object.create(null))).toMatchObject({ type: 'Exception', message: '<unprintable JS value>' });
+    a.close();
+  });
+
+  it('an undecodable frame fails the connection with a typed error instead of losing answers', async () => {
+    const { a, b } = pair(jsonCodec as ReturnType<typeof pickleCodec>);
+    const peer = new RpcPeer(a);
+    const calls = [peer.call('x'), peer.call('y')];
+    await b.recv();
+    await b.recv();
+    await b.sendBytes(Buffer.from('not json{'));
+    for (const p of calls) await expect(p).rejects.toBeInstanceOf(ProtocolError);
+    // The other end learns it too (EOF), instead of waiting for an answer forever.
+    await expect(b.recv()).rejects.toBeInstanceOf(EOFError);
+    await expect(peer.call('z')).rejects.toBeInstanceOf(ProtocolError);
+  });
+
+  it('a reply of the wrong shape rejects its call; bad arguments leave nothing pending; serve({}) ends on EOF', async () => {
+    const { a, b } = pair();
+    const peer = new RpcPeer(a);
+    const p = peer.callWith('x', [], { timeout: 2000 });
+    const [, id] = (await b.recv()) as [string, number];
+    await b.send(['ok', id]);
+    const e = (await p.catch((x: unknown) => x)) as ProtocolError;
+    expect(e).toBeInstanceOf(ProtocolError);
+    expect(e.reason).toBe('bad-reply');
+    await expect(peer.callWith('x', 5 as unknown as unknown[], { timeout: 60_000 })).rejects.toBeInstanceOf(TypeError);
+    await expect(peer.callWith('x', [], { kwargs: [1] as unknown as Record<string, unknown> })).rejects.toBeInstanceOf(TypeError);
+    expect(peer.pending).toBe(0);
+    a.close();
+    const c = pair();
+    const served = serve(c.b, {});
+    c.a.close();
+    const ended = await Promise.race([served.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still serving'), 2000))]);
+    expect(ended).toBe('ended');
   });
 });

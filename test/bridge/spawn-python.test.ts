@@ -73,4 +73,56 @@ describe('spawnPython', () => {
     expect(await child.call('up', 'abc')).toBe('ABC');
     expect(await child.close()).toEqual({ exitCode: 0, signal: null });
   });
+
+  it('killGrace: Infinity never escalates to SIGKILL, a negative grace escalates at once', async () => {
+    const ignoreTerm = ['-c', 'import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); sys.stdout.write("ready\\n"); sys.stdout.flush(); time.sleep(30)'];
+    const ready = (c: { stdout: NodeJS.ReadableStream | null }) => new Promise<void>((resolve) => c.stdout?.once('data', () => resolve()));
+    for (const killGrace of [Number.POSITIVE_INFINITY, 2 ** 31]) {
+      const child = await spawnPython(ignoreTerm, { killGrace });
+      await ready(child);
+      const first = await Promise.race([child.kill(), new Promise((r) => setTimeout(() => r('still running'), 300))]);
+      expect(first, String(killGrace)).toBe('still running'); // the old setTimeout fired after ~1 ms
+      expect(await child.kill('SIGKILL')).toEqual({ exitCode: null, signal: 'SIGKILL' });
+    }
+    const child = await spawnPython(ignoreTerm, { killGrace: -1 });
+    await ready(child);
+    expect(await child.kill()).toEqual({ exitCode: null, signal: 'SIGKILL' });
+  });
+
+  it('kill() reaches what the child left running in its process group after it exited', async () => {
+    const child = await spawnPython([
+      '-c',
+      'import subprocess, sys; p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]); sys.stdout.write("GRAND %d\\n" % p.pid); sys.stdout.flush()',
+    ]);
+    const grand = await new Promise<number>((resolve) => {
+      let text = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /GRAND (\d+)/.exec(text);
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    expect(await child.exit).toEqual({ exitCode: 0, signal: null });
+    expect(alive(grand)).toBe(true);
+    expect(await child.kill()).toEqual({ exitCode: 0, signal: null });
+    expect(await gone(grand, 2000)).toBe(true);
+  });
 });
+
+/** Alive and not a zombie (a reparented child may wait for a slow init to reap it). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms: number): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return !alive(pid);
+}
