@@ -34,6 +34,7 @@ function commentOf(r) {
   if (r.comment && (r.comment.summary.length || r.comment.blockTags.length)) return r.comment;
   for (const s of r.signatures ?? []) if (s.comment) return s.comment;
   if (r.getSignature?.comment) return r.getSignature.comment;
+  if (r.setSignature?.comment) return r.setSignature.comment; // a setter-only accessor
   return undefined;
 }
 

@@ -50,6 +50,40 @@ describe('encodeFrame', () => {
 describe('FrameDecoder', () => {
   const stream = frames(...PAYLOADS);
 
+  it('joinInPlace off: a huge declared length allocates nothing before its bytes arrive', () => {
+    const header = Buffer.alloc(4);
+    header.writeInt32BE(64 * 1024 * 1024);
+    const grown = (joinInPlace: boolean): number => {
+      const d = new FrameDecoder(() => undefined);
+      d.joinInPlace = joinInPlace;
+      const before = process.memoryUsage().arrayBuffers;
+      d.push(Buffer.concat([header, Buffer.from('x')]));
+      return process.memoryUsage().arrayBuffers - before;
+    };
+    // The default allocates the whole payload at its first byte (a bounded 2 GiB receive needs it).
+    expect(grown(true)).toBeGreaterThanOrEqual(64 * 1024 * 1024);
+    expect(grown(false)).toBeLessThan(1024 * 1024);
+  });
+
+  it('joinInPlace switched mid-frame keeps the frame whole and correct either way', () => {
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
+    const s = frames(big, Buffer.from('after'));
+    for (const [first, then] of [
+      [false, true],
+      [true, false],
+    ]) {
+      const out: Buffer[] = [];
+      const d = new FrameDecoder((f) => out.push(Buffer.from(f)));
+      d.joinInPlace = first as boolean;
+      d.push(s.subarray(0, 100_000));
+      d.joinInPlace = then as boolean;
+      d.push(s.subarray(100_000, 2_000_000));
+      d.push(s.subarray(2_000_000));
+      expectFrames(out, [big, Buffer.from('after')]);
+    }
+  });
+
   it('decodes a stream cut at every single byte offset', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const out = decodeAll(stream, [cut]);

@@ -197,6 +197,13 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
   set maxMessageSize(n: number) {
     this.#decoder.maxMessageSize = n;
   }
+  /**
+   * Internal: whether big frames get their whole buffer at their first byte (see
+   * `FrameDecoder.joinInPlace`); turned off while a handshake runs.
+   */
+  set _joinInPlace(on: boolean) {
+    this.#decoder.joinInPlace = on;
+  }
 
   // ---------------------------------------------------------------- receiving
 

@@ -101,6 +101,13 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   /** Largest payload accepted. */
   maxMessageSize: number;
+  /**
+   * Whether a payload of `JOIN_IN_PLACE` bytes or more gets its whole buffer at its first byte
+   * (default true). Off while a connection authenticates: a peer that has proved nothing could
+   * otherwise make us allocate up to `maxMessageSize` (1 GiB by default) with a 5-byte header; its
+   * chunks are then kept as they arrive, so memory follows the bytes actually received.
+   */
+  joinInPlace = true;
   private readonly onFrame: (frame: Buffer) => void;
   private readonly onHeader: ((length: number) => void) | undefined;
   /** Bytes of a header that straddles chunks (up to 12). */
@@ -177,7 +184,8 @@ export class FrameDecoder {
         this.finish(frame);
         continue;
       }
-      if (this.need >= JOIN_IN_PLACE) {
+      // In place only when decided at the frame's first payload byte (joinInPlace may change mid-frame).
+      if (this.need >= JOIN_IN_PLACE && (this.whole !== undefined || (this.have === 0 && this.joinInPlace))) {
         this.whole ??= Buffer.allocUnsafe(this.need);
         chunk.copy(this.whole, this.have, pos, pos + take);
         this.have += take;

@@ -101,6 +101,9 @@ export async function withHandshakeDeadline<T>(conn: Connection, ms: number, run
       reject(new TimeoutError(`authentication handshake timed out after ${ms} ms`));
     });
   });
+  // Until the peer has authenticated, a frame header claiming a huge payload must not make us
+  // allocate it (a 10-byte message made the listener allocate 1 GiB).
+  conn._joinInPlace = false;
   try {
     return await Promise.race([run(), deadline]);
   } catch (e) {
@@ -108,6 +111,7 @@ export async function withHandshakeDeadline<T>(conn: Connection, ms: number, run
     if (destroyOnError) conn.destroy();
     throw e;
   } finally {
+    conn._joinInPlace = true;
     cancelTimer?.();
     deadline.catch(() => undefined);
   }
