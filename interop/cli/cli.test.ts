@@ -99,6 +99,25 @@ describe('mpwire check', () => {
     });
   });
 
+  it('passes against a RHEL raw-SHA-256 echo Listener, and its wrong-key row needs the right key to work', async () => {
+    // check answered every bare challenge with MD5: 7 FAILs against RHEL, where probe said OK.
+    const server = await peer(newest, 'echo_server.py', ['k3y', '--rhel']);
+    try {
+      const r = await mpwire(['check', server.address, '--authkey', 'k3y', '--json']);
+      expect(r.exitCode, r.stdout).toBe(0);
+      const json = JSON.parse(r.stdout) as { results: Array<{ test: string; status: string; detail: string }> };
+      const status = Object.fromEntries(json.results.map((x) => [x.test, x.status]));
+      for (const t of ['round 1: server accepts our answer', 'round 2: bare 20-byte challenge', 'wrong key gets #FAILURE#', 'frame 16 MiB']) expect(status[t], t).toBe('PASS');
+      // With a key the server refuses, nothing authenticates: the wrong-key row cannot pass then.
+      const bad = await mpwire(['check', server.address, '--authkey', 'other', '--json']);
+      const rows = (JSON.parse(bad.stdout) as { results: Array<{ test: string; status: string }> }).results;
+      expect(rows.find((x) => x.test === 'wrong key gets #FAILURE#')?.status).toBe('SKIP');
+      expect(bad.exitCode).toBe(1);
+    } finally {
+      server.stop();
+    }
+  });
+
   it.each(Object.keys(EXPECTED_FAILS) as Flaw[])('catches a broken TS server: %s', async (flaw) => {
     const server = await startBroken(flaw, 'k3y');
     try {
