@@ -23,6 +23,7 @@ import {
   pyTruthy,
   pyTypeName,
 } from './py-values.js';
+import { pyStrip } from '../xmlrpc/numbers.js';
 
 /**
  * The per-call context the server passes to served objects.
@@ -601,27 +602,9 @@ const STR_KEYS: Readonly<Record<string, (s: string) => string>> = {
   lower: (s) => s.toLowerCase(),
   upper: (s) => s.toUpperCase(),
   casefold: (s) => s.toLowerCase(),
+  // Python's whitespace set, scanned from each end (a `/^\s+|\s+$/` replace is quadratic).
   strip: pyStrip,
 };
-
-/** Python's `str.isspace()` for one UTF-16 unit (no whitespace lies outside the BMP). */
-function isPyWhitespace(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-  if (c < 0x85) return false;
-  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
-}
-
-/**
- * Python's `str.strip()`: a scan from each end, linear in the text (a `/^\s+|\s+$/` replace is
- * quadratic on inner whitespace, and `\s` is not Python's whitespace set).
- */
-function pyStrip(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && isPyWhitespace(s.charCodeAt(start))) start++;
-  while (end > start && isPyWhitespace(s.charCodeAt(end - 1))) end--;
-  return s.slice(start, end);
-}
 
 function strArg(v: unknown, name: string): string {
   if (typeof v !== 'string') throw pyError('TypeError', `descriptor '${name}' for 'str' objects doesn't apply to a '${pyTypeName(v)}' object`);
