@@ -90,6 +90,7 @@ demo: build
 bench: build
 	node bench/wire.mjs
 	node bench/pickle/bench.mjs
+	node bench/pickle/floors.mjs
 	node bench/managers/dict.mjs
 
 interop-docker: build

@@ -9,38 +9,17 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import v8 from 'node:v8';
+import { best, here, loadBuild } from './setup.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const argDist = process.argv.indexOf('--dist');
-const dist = argDist > 0 ? process.argv[argDist + 1] : join(here, '..', '..', 'dist');
 const argPasses = process.argv.indexOf('--passes');
 const passes = argPasses > 0 ? Math.max(1, Number(process.argv[argPasses + 1]) || 1) : 2;
 /** `o[k] = min(o[k], v)`, for the best of several passes. */
 const keepMin = (o, k, v) => {
   if (v !== undefined && !(o[k] <= v)) o[k] = v;
 };
-const { loads, dumps } = await import(pathToFileURL(join(dist, 'pickle', 'index.js')).href);
-const { findPythons } = await import(pathToFileURL(join(dist, 'bridge', 'find-pythons.js')).href);
-let Parser;
-try {
-  ({ Parser } = await import('pickleparser'));
-} catch {
-  Parser = undefined;
-}
-
-function best(f, budgetMs = 1000, minRuns = 3) {
-  let min = Infinity;
-  const start = performance.now();
-  for (let n = 0; n < minRuns || (performance.now() - start < budgetMs && n < 200); n++) {
-    const t = performance.now();
-    f();
-    min = Math.min(min, performance.now() - t);
-  }
-  return min / 1000;
-}
+const { loads, dumps, findPythons, Parser } = await loadBuild();
 
 const pythons = (await findPythons()).filter((p) => p.versionTuple[0] === 3 && (p.versionTuple[1] === 11 || p.versionTuple[1] === 13));
 const byMinor = new Map();
