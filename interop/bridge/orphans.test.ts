@@ -3,12 +3,13 @@
  * stopped by SIGTERM/SIGINT, or is SIGKILLed leaves no Python child behind; kill() takes the
  * child's own children with it.
  */
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnPython } from '../../src/bridge/index.js';
+import { alive, gone, grandchildPid } from '../../test/bridge/helpers.js';
 import { buildPackage } from '../cli/build.js';
 import { interpreters } from '../harness.js';
 
@@ -19,28 +20,6 @@ let PKG = '';
 beforeAll(() => {
   PKG = buildPackage();
 }, 120_000);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); // a zombie is dead
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, ms = 5000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!alive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return !alive(pid);
-}
 
 /** A Node parent that spawns a Python child, prints "CHILD <pid>", then ends as `how` says. */
 function parentScript(how: 'exit' | 'wait', helper: boolean): string {
@@ -102,14 +81,7 @@ describe('no orphans', () => {
       ['-c', 'import subprocess, sys, time; p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]); sys.stdout.write("GRAND %d\\n" % p.pid); sys.stdout.flush(); time.sleep(60)'],
       { python: newest.path },
     );
-    const grand = await new Promise<number>((resolve) => {
-      let text = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        text += d.toString();
-        const m = /GRAND (\d+)/.exec(text);
-        if (m) resolve(Number(m[1]));
-      });
-    });
+    const grand = await grandchildPid(child.stdout);
     expect(alive(grand)).toBe(true);
     expect(await child.kill()).toEqual({ exitCode: null, signal: 'SIGTERM' });
     expect(await gone(grand)).toBe(true);

@@ -146,14 +146,27 @@ export interface HandshakeOptions {
   minDigest?: DigestName;
 }
 
+/**
+ * Refuse a `digest` or `minDigest` option that is not a {@link DigestName} with a `TypeError`, so
+ * that `listen()`/`connect()` fail before any socket exists instead of at every handshake.
+ */
+export function checkDigestOptions(options: HandshakeOptions): void {
+  for (const key of ['digest', 'minDigest'] as const) {
+    const name: unknown = options[key];
+    if (name === undefined || name === null || (typeof name === 'string' && Object.hasOwn(DIGESTS, name))) continue;
+    const shown = typeof name === 'string' ? `'${name}'` : String(name);
+    throw new TypeError(`unsupported ${key} ${shown} (expected one of ${Object.keys(DIGESTS).join(', ')})`);
+  }
+}
+
 function checkMin(result: AuthResult, minDigest: DigestName): boolean {
   return result.digest !== undefined && DIGESTS[result.digest].rank >= DIGESTS[minDigest].rank;
 }
 
 /** Send our challenge and check the answer (CPython's `deliver_challenge`). */
 async function deliverChallenge(io: FrameIO, key: Buffer, options: HandshakeOptions): Promise<AuthResult> {
+  checkDigestOptions(options);
   const digest = options.digest ?? 'sha256';
-  if (!Object.hasOwn(DIGESTS, digest)) throw new TypeError(`unsupported digest ${String(digest)}`);
   const payload = prefixed(digest, randomBytes(MODERN_NONCE));
   await io.sendFrame(Buffer.concat([CHALLENGE, payload]));
   const answer = await io.recvFrame(HANDSHAKE_MAX);

@@ -265,8 +265,8 @@ export class RpcPeer implements AsyncDisposable {
       };
       this.#pending.set(id, entry);
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
-        // startTimer, not setTimeout, which fires a delay over 2^31-1 ms after 1 ms.
+      if (timeout !== undefined) {
+        // startTimer, not setTimeout, which fires a delay over 2^31-1 ms after 1 ms; Infinity arms nothing.
         cancelTimer = startTimer(timeout, () => {
           this.#pending.delete(id);
           signal?.removeEventListener('abort', onAbort);

@@ -15,7 +15,7 @@ import { ConnectionClosedError, EOFError, MpwireError, ProtocolError } from '../
 import { dumps, pickleCodec } from '../pickle/index.js';
 import { Connection, type WaitOptions } from '../wire/index.js';
 import { startTimer } from '../wire/deadline.js';
-import { withHandshakeDeadline } from '../wire/listener.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, withHandshakeDeadline } from '../wire/listener.js';
 import { ChildExitError, type ChildExit } from './child-exit-error.js';
 import { type PythonInfo, findPythons } from './find-pythons.js';
 import { groupAlive, groupGone, signalGroup, track, untrack } from './reaper.js';
@@ -117,8 +117,6 @@ export interface PythonChild extends AsyncDisposable {
   handle(handlers: Handlers): void;
 }
 
-/** Same default as `listen`/`connect`: a child that never answers must not hang us forever. */
-const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
 const TAIL_LINES = 20;
 const TAIL_BYTES = 8192;
 
@@ -358,6 +356,7 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
     const authkey = options.authkey;
     try {
       // The deadline clears its timer either way and destroys the connection on any failure.
+      // The same default as `listen`/`connect`: a child that never answers must not hang us forever.
       const result = await withHandshakeDeadline(conn, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, () =>
         Promise.race([
           serverHandshake(conn, authkey),
@@ -384,9 +383,10 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
     // After the child exited, its group may still hold what it started (reaper.ts on pid reuse).
     if (exited && !groupAlive(pid)) return exit;
     signalGroup(pid, signal);
+    // Infinity: no escalation, and no wait for the group to be gone either.
     if (signal !== 'SIGKILL' && grace !== Number.POSITIVE_INFINITY) {
       // startTimer: setTimeout fires a delay over 2^31-1 ms after 1 ms. NaN counts as 0, like negatives.
-      const cancel = startTimer(Number.isNaN(grace) ? 0 : grace, () => signalGroup(pid, 'SIGKILL'));
+      const cancel = startTimer(grace, () => signalGroup(pid, 'SIGKILL'));
       // Escalate until the whole group is gone, not just the child.
       void exit.then(() => groupGone(pid)).then(cancel);
     }
@@ -395,10 +395,10 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
   const close = async (opts: { timeout?: number } = {}): Promise<ChildExit> => {
     conn.close();
     if (exited) return exited;
-    // Infinity waits for the exit; startTimer, as setTimeout fires a delay over 2^31-1 ms after 1 ms.
+    // startTimer, as setTimeout fires a delay over 2^31-1 ms after 1 ms; Infinity arms nothing and waits for the exit.
     const ms = opts.timeout ?? 5000;
     let cancel: (() => void) | undefined;
-    const r = await Promise.race([exit, new Promise<undefined>((res) => (cancel = ms === Number.POSITIVE_INFINITY ? undefined : startTimer(ms, () => res(undefined))))]);
+    const r = await Promise.race([exit, new Promise<undefined>((res) => (cancel = startTimer(ms, () => res(undefined))))]);
     cancel?.();
     return r ?? kill();
   };

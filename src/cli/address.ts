@@ -29,9 +29,5 @@ function port(s: string, text: string): number {
   return n;
 }
 
-/** Render an address the way the CLI accepts it. */
-export function formatAddress(address: Address): string {
-  if (typeof address === 'string') return address.startsWith('\0') ? `@${address.slice(1)}` : address;
-  const host = address[0];
-  return host.includes(':') ? `[${host}]:${address[1]}` : `${host}:${address[1]}`;
-}
+/** Render an address the way the CLI accepts it (the wire layer's `addressText`, which listen errors use too). */
+export { addressText as formatAddress } from '../wire/addresses.js';

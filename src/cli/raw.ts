@@ -23,23 +23,20 @@ export function rawConnect(address: Address, timeoutMs = 5000): Promise<Raw> {
     const opts: net.NetConnectOpts =
       typeof address === 'string' ? { path: address } : { host: address[0], port: address[1], family: family === 'AF_INET6' ? 6 : 4 };
     const socket = net.connect(opts);
-    // startTimer, not setTimeout, which fires a delay over 2^31-1 ms after 1 ms; Infinity: none.
-    const cancelTimer =
-      timeoutMs === Number.POSITIVE_INFINITY
-        ? undefined
-        : startTimer(timeoutMs, () => {
-            socket.destroy();
-            reject(new CliFailure(`cannot connect to ${formatAddress(address)}: timed out after ${timeoutMs} ms`));
-          });
+    // startTimer, not setTimeout, which fires a delay over 2^31-1 ms after 1 ms; Infinity arms nothing.
+    const cancelTimer = startTimer(timeoutMs, () => {
+      socket.destroy();
+      reject(new CliFailure(`cannot connect to ${formatAddress(address)}: timed out after ${timeoutMs} ms`));
+    });
     socket.once('connect', () => {
-      cancelTimer?.();
+      cancelTimer();
       socket.setNoDelay?.(true);
       const conn = new Connection(socket, { codec: bytesCodec, maxMessageSize: Number.POSITIVE_INFINITY });
       rawSockets.set(conn, socket);
       resolve({ socket, conn });
     });
     socket.once('error', (e: NodeJS.ErrnoException) => {
-      cancelTimer?.();
+      cancelTimer();
       reject(new CliFailure(`cannot connect to ${formatAddress(address)}: ${e.code ?? e.message}`));
     });
   });

@@ -255,12 +255,11 @@ function sleepUntilWoken(waiters: Set<Wake>, deadline: number, signal: AbortSign
     }
     waiters.add(wake);
     signal.addEventListener('abort', onAbort);
-    if (deadline !== Number.POSITIVE_INFINITY) {
-      cancelTimer = startTimer(deadline - Date.now(), () => {
-        cleanup();
-        resolve(false);
-      });
-    }
+    // An infinite deadline arms no timer.
+    cancelTimer = startTimer(deadline - Date.now(), () => {
+      cleanup();
+      resolve(false);
+    });
   });
 }
 

@@ -6,10 +6,10 @@
  * @module
  */
 import { AuthenticationError, RemoteError } from '../errors.js';
-import { serverHandshake, type DigestName } from '../auth/handshake.js';
+import { checkDigestOptions, serverHandshake, type DigestName } from '../auth/handshake.js';
 import { type PickleCodecOptions, PyException, PyGlobal, type Reduction, pyReduce, tuple } from '../pickle/index.js';
 import { type Address, type Connection, type Listener, listen } from '../wire/index.js';
-import { withHandshakeDeadline } from '../wire/listener.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, withHandshakeDeadline } from '../wire/listener.js';
 import {
   BUILTIN_FACTORIES,
   type CallContext,
@@ -225,8 +225,6 @@ function pyClassName(obj: unknown): string {
 }
 
 type Message = readonly [string, unknown];
-
-const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
 
 /** `'%x' % id(obj)`-like idents: the same object always gets the same ident. */
 let nextIdent = 0x7f5a0000_0000;
@@ -930,6 +928,7 @@ export async function serveManager(options: ServeManagerOptions): Promise<Manage
   if (options.authkey === undefined || options.authkey === null) throw new TypeError('serveManager needs an authkey (managers always authenticate)');
   const serializer = options.serializer ?? 'pickle';
   if (serializer !== 'pickle' && serializer !== 'xmlrpclib') throw new TypeError(`unknown serializer ${String(serializer)}`);
+  checkDigestOptions({ digest: options.digest });
   const listener = await listen(options.address ?? null, {
     backlog: options.backlog ?? 128,
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),

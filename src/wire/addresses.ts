@@ -112,3 +112,13 @@ export function formatAddress(address: Address): string {
   if (typeof address === 'string') return JSON.stringify(address);
   return `(${address.map((p) => (typeof p === 'string' ? `'${p}'` : String(p))).join(', ')})`;
 }
+
+/**
+ * Render an address the way people type it (and the CLI parses it): `host:port`, `[v6]:port`, a
+ * socket path, or `@name` for a Linux abstract one.
+ */
+export function addressText(address: Address): string {
+  if (typeof address === 'string') return address.startsWith('\0') ? `@${address.slice(1)}` : address;
+  const host = address[0];
+  return host.includes(':') ? `[${host}]:${address[1]}` : `${host}:${address[1]}`;
+}

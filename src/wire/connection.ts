@@ -496,8 +496,8 @@ export class Connection implements AsyncIterable<unknown>, AsyncDisposable, Fram
           this.#paused = false;
           this.#stream.resume();
         }
-        // startTimer, not setTimeout: Node fires a delay over 2^31-1 ms after 1 ms.
-        if (ms !== undefined && ms !== Number.POSITIVE_INFINITY) {
+        // startTimer, not setTimeout: Node fires a delay over 2^31-1 ms after 1 ms; Infinity arms nothing.
+        if (ms !== undefined) {
           cancelTimer = startTimer(ms, () => {
             const i = this.#pollers.indexOf(poller);
             if (i >= 0) this.#pollers.splice(i, 1);

@@ -21,9 +21,14 @@ export interface WaitOptions {
 /** Longest delay `setTimeout` honours (~24.8 days): Node fires a longer one after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The cancel function of a timer that was never armed. */
+const noop = (): void => undefined;
+
 /**
  * `setTimeout(fn, ms)` for any delay: one longer than Node's limit is waited in chained timers of at
- * most 2^31 - 1 ms (not taken as "never": a 30-day timeout still fires). Returns the cancel function.
+ * most 2^31 - 1 ms (not taken as "never": a 30-day timeout still fires). `Infinity` arms no timer
+ * at all (so nothing keeps the event loop alive) and returns a cancel function that does nothing;
+ * a negative delay or NaN fires as soon as possible, like 0. Returns the cancel function.
  * @example
  * ```ts
  * const cancel = startTimer(30 * 86_400_000, () => console.log('30 days later'));
@@ -31,12 +36,13 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * ```
  */
 export function startTimer(ms: number, fn: () => void): () => void {
+  if (ms === Number.POSITIVE_INFINITY) return noop;
   let timer: NodeJS.Timeout | undefined;
   const arm = (left: number): void => {
     const step = Math.min(left, MAX_TIMER_MS);
     timer = setTimeout(() => (left > step ? arm(left - step) : fn()), step);
   };
-  arm(Math.max(0, ms));
+  arm(Number.isNaN(ms) ? 0 : Math.max(0, ms));
   return () => clearTimeout(timer);
 }
 
@@ -77,7 +83,7 @@ export function waitFor<T>(
       reject(new AbortError(`${what} aborted`, { cause: signal?.reason }));
     }
     if (done) return;
-    if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
+    if (timeout !== undefined) {
       cancelTimer = startTimer(timeout, () => {
         if (!finish()) return;
         cancel();

@@ -7,15 +7,26 @@ import { lookup } from 'node:dns/promises';
 import { rmSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 import {
   type ClientDialect,
   ClientAuthFailure,
   type HandshakeOptions,
+  checkDigestOptions,
   clientHandshake,
   serverHandshake,
 } from '../auth/handshake.js';
 import { ConnectionClosedError, MpwireError, ProtocolError, TimeoutError } from '../errors.js';
-import { type Address, type Family, addressType, arbitraryAddress, checkSupported, formatAddress, isAbstract } from './addresses.js';
+import {
+  type Address,
+  type Family,
+  addressText,
+  addressType,
+  arbitraryAddress,
+  checkSupported,
+  formatAddress,
+  isAbstract,
+} from './addresses.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { type WaitOptions, startTimer, waitFor } from './deadline.js';
 
@@ -49,7 +60,15 @@ export interface AuthOptions extends HandshakeOptions {
  * ```
  */
 export interface ListenOptions extends ConnectionOptions, AuthOptions {
-  /** Pending-connection queue length of the listening socket. Default 128. */
+  /**
+   * Pending-connection queue length of the listening socket, and the bound of the listener's own
+   * queue: connections not yet taken by `accept()` (authenticated ones, failed handshakes waiting
+   * to be reported, and those still in their handshake) never number more than `backlog`. A
+   * connection that arrives while that many wait is closed at once, before any handshake work, so
+   * a listener nobody accepts from (or a flood of clients that never authenticate) cannot grow
+   * memory; once `accept()` takes some, new connections are served again. Default 128; the
+   * listener's queue holds at least one.
+   */
   backlog?: number;
   /** Address family; default from the address shape (`AF_INET` for a tuple). */
   family?: Family;
@@ -76,7 +95,38 @@ export interface ConnectOptions extends ConnectionOptions, AuthOptions, WaitOpti
   dialect?: ClientDialect;
 }
 
-const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
+/**
+ * Milliseconds a handshake may take when `handshakeTimeout` is not given: the default of
+ * `listen`, `connect`, `serveManager` and `spawnPython` alike.
+ * @internal
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
+
+/** `backlog` when not given (Python's `Listener` uses 1; Node's own default is 511). */
+const DEFAULT_BACKLOG = 128;
+
+/** The bound of a listener's queue for a `backlog` option: at least 1, like Linux's `listen(fd, 0)`; NaN gives the default. */
+function queueBound(backlog: number | undefined): number {
+  if (backlog === undefined || Number.isNaN(backlog)) return DEFAULT_BACKLOG;
+  return Math.max(1, Math.floor(backlog));
+}
+
+/**
+ * The error `listen()` rejects with when binding fails: Node's error as `cause`, its `code`
+ * (`'EADDRINUSE'`, `'EACCES'`, …), `errno` and `syscall` copied, and a message naming the address.
+ */
+function bindError(address: Address, err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const { code, errno, syscall } = err as NodeJS.ErrnoException;
+  const known = typeof errno === 'number' ? getSystemErrorMap().get(errno) : undefined;
+  const text = known !== undefined && known[0] === code ? known[1] : err.message;
+  const error = new Error(`listen ${addressText(address)}: ${text}${code === undefined ? '' : ` (${code})`}`, { cause: err });
+  return Object.assign(error, {
+    ...(code === undefined ? {} : { code }),
+    ...(errno === undefined ? {} : { errno }),
+    ...(syscall === undefined ? {} : { syscall }),
+  });
+}
 
 async function resolveHost(host: string, family: Family): Promise<string> {
   if (net.isIP(host)) return host;
@@ -86,15 +136,14 @@ async function resolveHost(host: string, family: Family): Promise<string> {
 
 /**
  * Run a handshake with a deadline; on expiry the connection is destroyed and the call rejects with
- * {@link TimeoutError}. `ms` may be `Infinity` (no deadline) or exceed 2^31-1 (which a plain
- * `setTimeout` would fire after 1 ms). Other failures destroy it too unless `destroyOnError` is
+ * {@link TimeoutError}. `ms` may be `Infinity` (no deadline: {@link startTimer} arms nothing) or
+ * exceed 2^31-1 (which a plain `setTimeout` would fire after 1 ms). Other failures destroy it too unless `destroyOnError` is
  * false (a manager server still sends a `#TRACEBACK` frame after a failed handshake).
  */
 export async function withHandshakeDeadline<T>(conn: Connection, ms: number, run: () => Promise<T>, destroyOnError = true): Promise<T> {
   let cancelTimer: (() => void) | undefined;
   let expired = false;
   const deadline = new Promise<never>((_, reject) => {
-    if (ms === Number.POSITIVE_INFINITY) return;
     cancelTimer = startTimer(ms, () => {
       expired = true;
       conn.destroy();
@@ -141,6 +190,8 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
   readonly #waiters: Array<{ resolve(a: Accepted): void }> = [];
   readonly #readyWaiters: Array<() => void> = [];
   readonly #handshaking = new Set<Connection>();
+  /** Most connections that may wait for `accept()`, those in their handshake included (`backlog`). */
+  readonly #bound: number;
   #closed = false;
   readonly #cleanupPath: string | undefined;
   readonly #cleanupDir: string | undefined;
@@ -151,12 +202,15 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     this.address = address;
     this.family = family;
     this.#options = options;
+    this.#bound = queueBound(options.backlog);
     this.#cleanupPath = cleanup?.path;
     this.#cleanupDir = cleanup?.dir;
     server.on('connection', (socket) => this.#onSocket(socket));
     // Errors after listen() (e.g. EMFILE while accepting) must not crash the process: the next
-    // accept() reports them and `for await` loops skip them.
+    // accept() reports them and `for await` loops skip them. Within the bound too: while the
+    // queue is full and nobody accepts, they are dropped.
     server.on('error', (err: Error) => {
+      if (this.#waiters.length === 0 && this.#waiting >= this.#bound) return;
       this.#deliver({ error: new ProtocolError(`listener error: ${err.message}`, 'socket', { cause: err }) });
     });
   }
@@ -166,8 +220,15 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     return this.#closed;
   }
 
+  /** Connections not yet taken by `accept()`: queued (failed handshakes included) or in their handshake. */
+  get #waiting(): number {
+    return this.#queue.length + this.#handshaking.size;
+  }
+
   #onSocket(socket: net.Socket): void {
-    if (this.#closed) {
+    // A full queue refuses the connection before any work (no Connection, no challenge), so that
+    // neither an application that stops accepting nor a flood of silent clients grows memory.
+    if (this.#closed || this.#waiting >= this.#bound) {
       socket.destroy();
       return;
     }
@@ -302,6 +363,11 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
 /**
  * Listen on `address` (default: a fresh Unix socket path, like Python's default family on POSIX)
  * and accept authenticated connections. With an `authkey`, every handshake dialect is accepted.
+ *
+ * Rejects with a `TypeError` for a `digest`/`minDigest` that is not a `DigestName`, before
+ * binding. When binding fails it rejects with an `Error` whose message names the address, e.g.
+ * `listen 127.0.0.1:6000: address already in use (EADDRINUSE)`, with Node's `code`, `errno` and
+ * `syscall` copied onto it and Node's error as `cause`.
  * @example
  * ```ts
  * const listener = await listen(['127.0.0.1', 0], { authkey: 'secret' });
@@ -310,6 +376,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
  * ```
  */
 export async function listen(address?: Address | null, options: ListenOptions = {}): Promise<Listener> {
+  checkDigestOptions(options);
   const family = options.family ?? (address ? addressType(address) : 'AF_UNIX');
   // `||`, as CPython's `address or arbitrary_address(family)`: '' is no address.
   const addr = address || arbitraryAddress(family);
@@ -317,31 +384,37 @@ export async function listen(address?: Address | null, options: ListenOptions = 
   // allowHalfOpen: a peer that shuts down its sending side can still receive our replies, as with
   // a CPython Connection (the socket is fully closed by close()).
   const server = net.createServer({ noDelay: family === 'AF_INET' || family === 'AF_INET6', allowHalfOpen: true });
-  const backlog = options.backlog ?? 128;
+  const backlog = options.backlog ?? DEFAULT_BACKLOG;
   if (family === 'AF_INET' || family === 'AF_INET6') {
     if (!Array.isArray(addr)) throw new TypeError(`${family} address must be [host, port], got ${formatAddress(addr)}`);
-    const host = await resolveHost(addr[0] as string, family);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port: addr[1], backlog, ipv6Only: family === 'AF_INET6' }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await bind(server, addr, async () => ({ host: await resolveHost(addr[0] as string, family), port: addr[1], backlog, ipv6Only: family === 'AF_INET6' }));
     const info = server.address() as net.AddressInfo;
     const bound: Address = family === 'AF_INET6' ? [info.address, info.port, 0, 0] : [info.address, info.port];
     return new Listener(server, bound, family, options);
   }
   if (typeof addr !== 'string') throw new TypeError(`AF_UNIX address must be a string, got ${formatAddress(addr)}`);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ path: addr, backlog }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await bind(server, addr, async () => ({ path: addr, backlog }));
   const cleanup = isAbstract(addr) ? {} : { path: addr, ...(address ? {} : { dir: dirname(addr) }) };
   return new Listener(server, addr, family, options, cleanup);
+}
+
+/**
+ * `server.listen()` on what `target()` resolves to (a host name is looked up first); a failure of
+ * either step rejects with {@link bindError}'s error, which names `address`.
+ */
+async function bind(server: net.Server, address: Address, target: () => Promise<net.ListenOptions>): Promise<void> {
+  try {
+    const options = await target();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    throw bindError(address, e);
+  }
 }
 
 async function openSocket(address: Address, family: Family, options: WaitOptions): Promise<net.Socket> {
@@ -387,6 +460,8 @@ async function connectOnce(address: Address, family: Family, options: ConnectOpt
 
 /**
  * Connect to a Python `Listener` (or an mpwire one), like Python's `Client(address, authkey=…)`.
+ * Rejects with a `TypeError` before connecting for a `digest`/`minDigest` that is not a
+ * `DigestName`, or for an unknown `dialect`.
  * @example
  * ```ts
  * const conn = await connect(['127.0.0.1', 6000], { authkey: 'secret' });
@@ -394,6 +469,7 @@ async function connectOnce(address: Address, family: Family, options: ConnectOpt
  * ```
  */
 export async function connect(address: Address, options: ConnectOptions = {}): Promise<Connection> {
+  checkDigestOptions(options);
   const family = options.family ?? addressType(address);
   checkSupported(address, family);
   const dialect = options.dialect ?? 'legacy-md5';

@@ -45,9 +45,9 @@ export async function wait<T extends Waitable>(objects: readonly T[], timeout?: 
   let timedOut = false;
   const onAbort = (): void => end.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  // startTimer, not setTimeout: Node fires a delay over 2^31-1 ms after 1 ms.
+  // startTimer, not setTimeout: Node fires a delay over 2^31-1 ms after 1 ms; Infinity arms nothing.
   const cancelTimer =
-    timeout === undefined || timeout === null || timeout === Number.POSITIVE_INFINITY
+    timeout === undefined || timeout === null
       ? undefined
       : startTimer(timeout * 1000, () => {
           timedOut = true;

@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ChildExitError, childModuleDir, defaultPython, findPythons, spawnPython } from '../../src/bridge/index.js';
 import { EOFError, MpwireError, TimeoutError } from '../../src/errors.js';
+import { alive, gone, grandchildPid } from './helpers.js';
 
 describe('spawnPython', () => {
   it('defaults to the newest CPython 3 and finds the helper module', async () => {
@@ -94,14 +96,7 @@ describe('spawnPython', () => {
       '-c',
       'import subprocess, sys; p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]); sys.stdout.write("GRAND %d\\n" % p.pid); sys.stdout.flush()',
     ]);
-    const grand = await new Promise<number>((resolve) => {
-      let text = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        text += d.toString();
-        const m = /GRAND (\d+)/.exec(text);
-        if (m) resolve(Number(m[1]));
-      });
-    });
+    const grand = await grandchildPid(child.stdout);
     expect(await child.exit).toEqual({ exitCode: 0, signal: null });
     expect(alive(grand)).toBe(true);
     expect(await child.kill()).toEqual({ exitCode: 0, signal: null });
@@ -109,20 +104,17 @@ describe('spawnPython', () => {
   });
 });
 
-/** Alive and not a zombie (a reparented child may wait for a slow init to reap it). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, ms: number): Promise<boolean> {
-  for (const until = Date.now() + ms; Date.now() < until; ) {
-    if (!alive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return !alive(pid);
-}
+describe('grandchildPid (test/bridge/helpers.ts, shared with interop/bridge)', () => {
+  it('reads the GRAND line across chunks, and rejects instead of hanging when stdout ends without one', async () => {
+    const split = new PassThrough();
+    const pid = grandchildPid(split);
+    split.write('noise\nGR');
+    split.end('AND 4321\n');
+    expect(await pid).toBe(4321);
+    const silent = new PassThrough();
+    const none = grandchildPid(silent);
+    silent.end('no pid here\n');
+    await expect(none).rejects.toThrow('without a GRAND line');
+    await expect(grandchildPid(null)).rejects.toThrow('no stdout');
+  });
+});

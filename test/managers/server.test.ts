@@ -2,8 +2,11 @@
  * Unit tests of the TypeScript manager server without Python: raw protocol exchanges through the
  * wire layer (reply shapes, shutdown, auth failure, refcounts) and mpwire's own managers client.
  */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthenticationError, type Connection, connect } from '../../src/index.js';
+import { AuthenticationError, type Connection, type DigestName, connect } from '../../src/index.js';
 import {
   type ManagerServer,
   PyDict,
@@ -136,6 +139,14 @@ describe('server methods (raw protocol)', () => {
     const s = await start();
     await expect(connect(s.address, { authkey: 'wrong' })).rejects.toBeInstanceOf(AuthenticationError);
     expect(await raw(s, null, 'dummy')).toEqual(['#RETURN', null]);
+  });
+
+  it('an unsupported digest is refused before listening (it was only found at each handshake)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mpwire-manager-test-')), 'sock');
+    const started = serveManager({ address: path, authkey: KEY, digest: 'sha1' as DigestName });
+    await expect(started).rejects.toBeInstanceOf(TypeError);
+    await expect(started).rejects.toThrow("unsupported digest 'sha1'");
+    expect(existsSync(path)).toBe(false);
   });
 });
 
