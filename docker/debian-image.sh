@@ -6,7 +6,8 @@
 #   bash docker/debian-image.sh TAG [--force]
 #
 # The suite is this machine's release (VERSION_CODENAME of /etc/os-release, e.g. bookworm); the
-# mirror is apt's own deb822 sources file when there is one. Idempotent: an image with TAG whose
+# mirror is apt's own deb822 sources file when there is one. The image is imported untagged and gets
+# TAG only once its smoke test passed (a failed one is removed). Idempotent: an image with TAG whose
 # label mpwire.recipe matches this script's hash is kept.
 set -euo pipefail
 tag="${1:?usage: debian-image.sh TAG [--force]}"
@@ -36,7 +37,8 @@ for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
   if [[ -s "$f" ]] && grep -qE '^(Types:.*\bdeb\b|deb )' "$f"; then mirror="$f"; break; fi
 done
 log="$(mktemp /tmp/mpwire-mmdebstrap.XXXXXX.log)"
-if ! timeout 600 mmdebstrap --variant=minbase --include=python3 --format=tar \
+# untagged until the smoke test below passes: TAG with this label means "cached" to the next run
+if ! id="$(timeout 600 mmdebstrap --variant=minbase --include=python3 --format=tar \
   --customize-hook='ln -sf /usr/bin/python3 "$1/usr/local/bin/python"' \
   --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/usr/share/doc/* "$1"/usr/share/man/*' \
   "$suite" - ${mirror:+"$mirror"} 2>"$log" \
@@ -46,13 +48,18 @@ if ! timeout 600 mmdebstrap --variant=minbase --include=python3 --format=tar \
       --change "LABEL mpwire.recipe=$recipe" \
       --change "LABEL mpwire.python=/usr/bin/python3" \
       --change 'CMD ["python3"]' \
-      - "$tag" >/dev/null; then
+      -)"; then
   tail -n 30 "$log" >&2
   echo "image $tag: mmdebstrap or docker import failed (log: $log)" >&2
   exit 1
 fi
 rm -f "$log"
-got="$(timeout 60 docker run --rm --network none "$tag" python -c 'import sys, hashlib, hmac, json, pickle, multiprocessing.connection; sys.stdout.write("%d.%d.%d" % sys.version_info[:3])')"
+if ! got="$(timeout 60 docker run --rm --network none "$id" python -c 'import sys, hashlib, hmac, json, pickle, multiprocessing.connection; sys.stdout.write("%d.%d.%d" % sys.version_info[:3])')"; then
+  docker rmi "$id" >/dev/null 2>&1 || true
+  echo "image $tag: smoke test failed; image removed, $tag left as it was" >&2
+  exit 1
+fi
+docker tag "$id" "$tag"
 size="$(docker image inspect -f '{{.Size}}' "$tag")"
 new="$(docker image inspect -f '{{.Id}}' "$tag")"
 if [[ -n "$old" && "$old" != "$new" ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi

@@ -10,7 +10,8 @@
 # that `ldd` lists for the binary and its extension modules, at their host paths, and libgcc_s (which
 # glibc loads at run time); plus
 # /usr/local/bin/python -> the interpreter, an empty /tmp, PATH and LD_LIBRARY_PATH. Imported with
-# `docker import` (no Dockerfile, no base image). Idempotent: an image with TAG whose label
+# `docker import` (no Dockerfile, no base image) as an untagged image, which gets TAG only once its
+# smoke test passed (a failed one is removed). Idempotent: an image with TAG whose label
 # mpwire.recipe matches this script's hash and mpwire.python this interpreter is kept.
 set -euo pipefail
 py="${1:?usage: python-image.sh PYTHON TAG [--force]}"
@@ -68,7 +69,8 @@ chmod 1777 "$stage/tmp"
 ln -s "$exe" "$stage/usr/local/bin/python"
 
 rel="${prefix#/}"
-tar -C / -cf - \
+# untagged until the smoke test below passes: TAG with these labels means "cached" to the next run
+id="$(tar -C / -cf - \
   --exclude="$rel/lib/python*/site-packages" --exclude="$rel/lib/python*/test" \
   --exclude="$rel/lib/python*/idlelib" --exclude="$rel/lib/python*/tkinter" --exclude="$rel/lib/python*/lib-tk" \
   --exclude="$rel/lib/python*/turtledemo" --exclude="$rel/lib/python*/ensurepip" \
@@ -83,10 +85,15 @@ tar -C / -cf - \
       --change "LABEL mpwire.recipe=$recipe" \
       --change "LABEL mpwire.python=$exe" \
       --change 'CMD ["python"]' \
-      - "$tag" >/dev/null
+      -)"
 
 # smoke test: the interpreter starts and imports what the peers need
-got="$(timeout 60 docker run --rm --network none "$tag" python -c 'import sys, hashlib, hmac, json, pickle, threading, multiprocessing.connection; t = threading.Thread(target=len, args=((),)); t.start(); t.join(); sys.stdout.write("%d.%d.%d" % sys.version_info[:3])')"
+if ! got="$(timeout 60 docker run --rm --network none "$id" python -c 'import sys, hashlib, hmac, json, pickle, threading, multiprocessing.connection; t = threading.Thread(target=len, args=((),)); t.start(); t.join(); sys.stdout.write("%d.%d.%d" % sys.version_info[:3])')"; then
+  docker rmi "$id" >/dev/null 2>&1 || true
+  echo "image $tag: smoke test of the image built from $exe failed; image removed, $tag left as it was" >&2
+  exit 1
+fi
+docker tag "$id" "$tag"
 size="$(docker image inspect -f '{{.Size}}' "$tag")"
 new="$(docker image inspect -f '{{.Id}}' "$tag")"
 if [[ -n "$old" && "$old" != "$new" ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi

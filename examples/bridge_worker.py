@@ -1,5 +1,6 @@
 # Worker for examples/bridge-demo.mjs: answers calls from Node and calls back into Node.
-# Needs only the stdlib (mpwire_child ships with the package and is put on PYTHONPATH for you).
+# Needs only the stdlib of Python 3 (statistics); mpwire_child ships with the package and is put on
+# PYTHONPATH for you.
 import statistics
 import sys
 

@@ -31,7 +31,8 @@ function start(python, script, args) {
       buf = buf.slice(i + 1);
     }
   });
-  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  // The exit code, or the signal's name when a signal ended the process.
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
   return child;
 }
 
@@ -79,10 +80,33 @@ const progress = new SingleBar(
   Presets.legacy,
 );
 progress.start(JOBS, 0);
+// A worker that dies (crash, kill) leaves its jobs undone: stop waiting as soon as one exits with an
+// error, or once every worker has exited without all the results in.
+let failure;
+workers.forEach((w, i) =>
+  w.exited.then((code) => {
+    if (code !== 0) failure ??= `worker-${i + 1} exited with ${code}`;
+  }),
+);
+let allExited = false;
+void Promise.all(workers.map((w) => w.exited)).then(() => {
+  allExited = true;
+});
 for (;;) {
+  // Read before the size: results are stored before a worker exits, so a size read after every
+  // worker has exited is final.
+  const exitedBefore = allExited;
   const n = await results.size();
   progress.update(n);
   if (n >= JOBS) break;
+  if (failure || exitedBefore) {
+    progress.stop();
+    console.error(`demo FAILED: ${failure ?? 'every worker exited'} with ${n} of ${JOBS} results in`);
+    for (const w of workers) w.kill();
+    await m.shutdown().catch(() => undefined);
+    server.kill();
+    process.exit(1);
+  }
   await new Promise((r) => setTimeout(r, 100));
 }
 progress.stop();

@@ -11,6 +11,10 @@ import { spawnPython } from 'mpwire/bridge';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const size = Number(process.argv[2] ?? 3);
+if (!Number.isInteger(size) || size < 1) {
+  console.error(`usage: node examples/python-worker-pool.mjs [WORKERS]  (WORKERS: a whole number from 1, default 3; got '${process.argv[2]}')`);
+  process.exit(2);
+}
 
 /** A minimal pool: each worker takes the next task as soon as it is free. */
 async function runPool(workers, tasks) {

@@ -18,13 +18,14 @@ const authkey = 'example-secret';
 /** Any JS object can be served; Python calls its methods through a proxy. */
 class JobBoard {
   pending = ['alpha', 'beta', 'gamma', 'delta'];
+  posted = new Set(this.pending);
   /** Python: board.next() → the next job, or None when there are none left. */
   next() {
     return this.pending.shift() ?? null;
   }
-  /** Python: board.check('alpha') → True, or a real KeyError for an unknown job. */
+  /** Python: board.check('alpha') → True for a job that was posted, a real KeyError for any other. */
   check(job) {
-    if (typeof job !== 'string') throw pyError('KeyError', job);
+    if (!this.posted.has(job)) throw pyError('KeyError', job);
     return true;
   }
 }

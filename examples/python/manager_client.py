@@ -18,10 +18,15 @@ port, authkey, name = int(sys.argv[1]), sys.argv[2].encode('utf-8'), sys.argv[3]
 m = Remote(address=('127.0.0.1', port), authkey=authkey)
 m.connect()
 board, results = m.get_board(), m.get_results()
-try:
-    board.check(42)
-except KeyError as e:
-    assert e.args == (42,)
+# A JS exception built with pyError() arrives as the real Python exception.
+assert board.check('alpha') is True
+for unknown in (42, 'zeta'):
+    try:
+        board.check(unknown)
+    except KeyError as e:
+        assert e.args == (unknown,), e.args
+    else:
+        raise AssertionError('board.check(%r) did not raise KeyError' % (unknown,))
 done = 0
 while True:
     job = board.next()

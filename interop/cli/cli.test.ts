@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PythonInfo } from '../../src/bridge/find-pythons.js';
 import { Matrix, atLeast, interpreters, label } from '../harness.js';
 import { EXPECTED_FAILS, type Flaw, startBroken } from './broken-servers.js';
@@ -212,49 +212,159 @@ describe('mpwire manager', () => {
   );
 });
 
+/** The processes (CLI and Python clients) a listen test started; killed after each test. */
+const spawned: Array<{ kill(signal: NodeJS.Signals): boolean }> = [];
+
+/** `mpwire listen :0 ARGS…` as a subprocess, once it has printed the address it bound. */
+async function startListen(args: string[]) {
+  const proc = execa(process.execPath, [CLI, 'listen', ':0', ...args], { reject: false, buffer: false });
+  spawned.push(proc);
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<() => void> = [];
+  proc.stdout?.setEncoding('utf8');
+  proc.stdout?.on('data', (d: string) => {
+    stdout += d;
+  });
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (d: string) => {
+    stderr += d;
+    for (const w of [...watchers]) w();
+  });
+  /** Resolves with the first match of `re` in stderr; rejects if the CLI exits first. */
+  const waitStderr = (re: RegExp): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const look = (): void => {
+        const m = re.exec(stderr);
+        if (!m) return;
+        watchers.splice(watchers.indexOf(look), 1);
+        resolve(m);
+      };
+      watchers.push(look);
+      look();
+      void proc.then((r) => reject(new Error(`mpwire listen exited (${r.exitCode}) before ${re}: ${stderr}`)));
+    });
+  const address = (await waitStderr(/listening on (\S+):(\d+) /)).slice(1) as [string, string];
+  /** The exit code, or undefined if the CLI is still running after `ms`. */
+  const exitWithin = async (ms: number): Promise<number | undefined> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+    try {
+      return (await Promise.race([proc, late]))?.exitCode;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { proc, host: address[0], port: address[1], stdout: () => stdout, stderr: () => stderr, waitStderr, exitWithin };
+}
+
+/** A Python `Client` of (host, port) running `body` with `c` connected (and `sys` imported). */
+function pyClient(py: PythonInfo, host: string, port: string, body: string, authkey?: string) {
+  const key = authkey === undefined ? '' : `, authkey=b'${authkey}'`;
+  const script = `import sys, time\nfrom multiprocessing.connection import Client\nc = Client((${JSON.stringify(host)}, ${port})${key})\n${body}`;
+  const proc = execa(py.path, ['-c', script], { reject: false, timeout: 60_000 });
+  spawned.push(proc);
+  return proc;
+}
+
 describe('mpwire listen', () => {
+  afterEach(() => {
+    for (const p of spawned.splice(0)) p.kill('SIGKILL');
+  });
+
+  it('a port in use: exit 1 and one line that names the address and the code once', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const r = await mpwire(['listen', `127.0.0.1:${port}`], { timeout: 20_000 });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toBe(`mpwire: listen 127.0.0.1:${port}: address already in use (EADDRINUSE)`);
+    } finally {
+      busy.close();
+    }
+  });
+
   it.each([py2, newest].filter((p): p is PythonInfo => p !== undefined).map((py) => [label(py), py] as const))(
     'prints what a CPython %s client sends, as Python reprs and as JSON, and echoes',
     async (_name, py) => {
-      const proc = execa(process.execPath, [CLI, 'listen', ':0', '--authkey', 'k', '--count', '3', '--echo'], { reject: false, buffer: true });
-      const address = await new Promise<string>((resolve) => {
-        proc.stderr?.on('data', (d: Buffer) => {
-          const m = /listening on (\S+)/.exec(d.toString());
-          if (m) resolve(m[1] as string);
-        });
-      });
-      const [host, port] = address.split(':');
-      const client = `
-import sys
-from multiprocessing.connection import Client
-c = Client((${JSON.stringify(host)}, ${port}), authkey=b'k')
+      const l = await startListen(['--authkey', 'k', '--count', '3', '--echo']);
+      const body = `
 for v in [(1, 2.0, u'x\\u00e9'), {u'k': [None, True]}, b'\\x00raw']:
     c.send(v)
     sys.stdout.write(repr(c.recv() == v) + '\\n')
 c.close()
 `;
-      const r = execFileSync(py.path, ['-c', client], { encoding: 'utf8' });
-      expect(r.trim().split('\n')).toEqual(['True', 'True', 'True']);
-      const done = await proc;
-      expect(done.exitCode).toBe(0);
-      const lines = String(done.stdout).trim().split('\n');
+      const r = await pyClient(py, l.host, l.port, body, 'k');
+      expect(r.stdout.trim().split('\n'), r.stderr).toEqual(['True', 'True', 'True']);
+      expect(await l.exitWithin(30_000)).toBe(0);
+      const lines = l.stdout().trim().split('\n');
       // Python 2's b'...' is a str, which arrives as text.
       expect(lines).toEqual(["(1, 2.0, 'xé')", "{'k': [None, True]}", py.versionTuple[0] === 2 ? "'\\x00raw'" : "b'\\x00raw'"]);
     },
   );
 
-  it('--json and --codec bytes', async () => {
-    const proc = execa(process.execPath, [CLI, 'listen', ':0', '--count', '1', '--json'], { reject: false });
-    const address = await new Promise<string>((resolve) => {
-      proc.stderr?.on('data', (d: Buffer) => {
-        const m = /listening on (\S+)/.exec(d.toString());
-        if (m) resolve(m[1] as string);
-      });
-    });
-    const [host, port] = address.split(':');
-    execFileSync(newest.path, ['-c', `from multiprocessing.connection import Client\nc = Client((${JSON.stringify(host)}, ${port}))\nc.send({'a': (1, 2.5), 'b': b'\\xff'})\nc.close()`]);
-    const done = await proc;
-    expect(JSON.parse(String(done.stdout))).toEqual({ a: [1, 2.5], b: { $bytes: 'ff' } });
+  it('--json, with pickle and with --codec bytes', async () => {
+    const pickled = await startListen(['--count', '1', '--json']);
+    await pyClient(newest, pickled.host, pickled.port, `c.send({'a': (1, 2.5), 'b': b'\\xff'})\nc.close()`);
+    expect(await pickled.exitWithin(30_000)).toBe(0);
+    expect(JSON.parse(pickled.stdout())).toEqual({ a: [1, 2.5], b: { $bytes: 'ff' } });
+    // --codec bytes prints each frame's raw bytes, whatever they are (here not a pickle).
+    const raw = await startListen(['--codec', 'bytes', '--count', '2', '--json']);
+    await pyClient(newest, raw.host, raw.port, `c.send_bytes(b'\\x00ab')\nc.send_bytes(b'')\nc.close()`);
+    expect(await raw.exitWithin(30_000)).toBe(0);
+    expect(raw.stdout().trim().split('\n')).toEqual(['{"$bytes":"006162"}', '{"$bytes":""}']);
+    expect(raw.stderr()).toContain('(codec bytes, no authkey)');
+  });
+
+  it.each([py2, newest].filter((p): p is PythonInfo => p !== undefined).map((py) => [label(py), py] as const))(
+    '--codec xml prints the floats of a CPython %s XmlClient as Python does, and echoes them as floats',
+    async (_name, py) => {
+      const l = await startListen(['--codec', 'xml', '--count', '1', '--echo']);
+      const script = `
+import sys
+from multiprocessing.connection import XmlClient
+c = XmlClient((${JSON.stringify(l.host)}, ${l.port}))
+v = [1e16, 1.0, 2.0 ** 31, 2.5, 3]
+c.send(v)
+back = c.recv()
+sys.stdout.write(repr([(x, type(x).__name__) for x in back]) + '\\n')
+`;
+      const r = await execa(py.path, ['-c', script], { reject: false, timeout: 20_000 });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await l.exitWithin(30_000), l.stderr()).toBe(0);
+      expect(l.stdout()).toBe('[1e+16, 1.0, 2147483648.0, 2.5, 3]\n');
+      expect(r.stdout.trim(), r.stderr).toBe("[(1e+16, 'float'), (1.0, 'float'), (2147483648.0, 'float'), (2.5, 'float'), (3, 'int')]");
+    },
+  );
+
+  it('--count N prints exactly N messages when more are already buffered', async () => {
+    const l = await startListen(['--count', '3']);
+    void pyClient(newest, l.host, l.port, 'for i in range(50):\n    c.send(i)\ntime.sleep(2)\nc.close()');
+    expect(await l.exitWithin(30_000)).toBe(0);
+    expect(l.stdout()).toBe('0\n1\n2\n');
+  });
+
+  it('closes a connection whose frame does not decode, and SIGINT still ends it', async () => {
+    const l = await startListen([]);
+    // The client sends a frame that is not a valid pickle and stays connected until killed.
+    void pyClient(newest, l.host, l.port, "c.send_bytes(b'\\x80\\x04garbage')\ntime.sleep(60)");
+    await l.waitStderr(/connection 1: .*\n/);
+    l.proc.kill('SIGINT');
+    expect(await l.exitWithin(10_000), l.stderr()).toBe(0);
+    expect(l.stderr()).toMatch(/^connection 1: .*pickle/m);
+    expect(l.stdout()).toBe('');
+  });
+
+  it('piped into a reader that goes away (| head -1): exits quietly with 141', async () => {
+    const l = await startListen([]);
+    void pyClient(newest, l.host, l.port, 'try:\n    for i in range(500):\n        c.send(i)\n        time.sleep(0.01)\nexcept (IOError, OSError, EOFError):\n    pass');
+    // Like `head -1`: read the first line, then close the pipe.
+    await new Promise<void>((resolve) => l.proc.stdout?.once('data', () => resolve()));
+    l.proc.stdout?.destroy();
+    expect(await l.exitWithin(10_000), l.stderr()).toBe(141);
+    expect(l.stderr()).not.toContain('EPIPE');
+    expect(l.stderr()).not.toContain('    at ');
   });
 });
 

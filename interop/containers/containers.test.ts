@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StartedTestContainer } from 'testcontainers';
 import { EOFError, connect, listen, type Address, type Connection } from '../../src/index.js';
 import { pickleCodec, tuple } from '../../src/pickle/index.js';
@@ -73,6 +73,20 @@ if (!engine.available) {
   });
 }
 
+/**
+ * Make sure an in-container peer is gone: unless `docker exec` ended by itself (the process inside
+ * exited) within 3 s, kill the process inside by the pid container_peer.py printed, then `docker exec`.
+ */
+async function stopPeer(peer: Peer, box: StartedTestContainer): Promise<void> {
+  const ended = await Promise.race([peer.proc, new Promise<undefined>((r) => setTimeout(() => r(undefined), 3_000))]);
+  if (ended !== undefined && !ended.isTerminated) return;
+  const pid = /^MPWIRE_PEER_PID (\d+)$/m.exec(peer.stderr())?.[1];
+  if (pid !== undefined) {
+    await execa('docker', ['exec', box.getId(), 'python', '-c', `import os; os.kill(${Number(pid)}, 9)`], { reject: false, timeout: 15_000 });
+  }
+  peer.proc.kill();
+}
+
 describe.each(images.map((i) => [i.tag, i] as const))('container %s', (_tag, image) => {
   let hostBox: StartedTestContainer | undefined;
   let bridgeBox: StartedTestContainer | undefined;
@@ -101,11 +115,21 @@ describe.each(images.map((i) => [i.tag, i] as const))('container %s', (_tag, ima
     await Promise.allSettled([hostBox?.stop({ timeout: 0 }), bridgeBox?.stop({ timeout: 0 })]);
   }, 60_000);
 
+  /** The in-container peers the current test started. */
+  const running: Array<{ peer: Peer; box: StartedTestContainer }> = [];
+  // A scenario that failed leaves its peer running, e.g. a Listener holding PEER_PORT, which the
+  // next scenario's Listener needs: stop every peer after each test.
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map(({ peer, box }) => stopPeer(peer, box)));
+  }, 60_000);
+
   /** Run an in-container script (path inside the container) through container_peer.py. */
   const exec = (box: StartedTestContainer | undefined, script: string, args: string[]): Peer => {
     if (!box) throw new Error(`container of ${image.tag} not started`);
     const env = ['-e', 'PYTHONUNBUFFERED=1', '-e', 'PYTHONDONTWRITEBYTECODE=1', '-e', `MPWIRE_PEER_PORT=${PEER_PORT}`];
-    return startCommand('docker', ['exec', ...env, box.getId(), 'python', '/mpwire/containers/container_peer.py', script, ...args]);
+    const peer = startCommand('docker', ['exec', ...env, box.getId(), 'python', '/mpwire/containers/container_peer.py', script, ...args]);
+    running.push({ peer, box });
+    return peer;
   };
   const reach = (address: Address): Address => {
     if (typeof address === 'string') return address;
@@ -165,27 +189,19 @@ describe.each(images.map((i) => [i.tag, i] as const))('container %s', (_tag, ima
       await echoPickles(await connect(addr, { authkey: KEY, codec: codec(), timeout: 30_000 }), peer);
     }));
 
-  /** Print the peer's output along with an error, then make sure the in-container process is gone. */
-  async function withPeer(peer: Peer, box: StartedTestContainer | undefined, fn: () => Promise<void>): Promise<void> {
+  /** Print the peer's output along with an error (afterEach makes sure the peer is gone). */
+  async function withPeer(peer: Peer, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
     } catch (e) {
       throw new Error(`${String(e)}\npeer said: ${peer.lines.join(' | ')}\n${peer.stderr().slice(-2000)}`, { cause: e });
-    } finally {
-      const exited = await Promise.race([peer.proc.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3_000))]);
-      // Killing `docker exec` does not stop the process inside: kill it by the pid it printed.
-      const pid = peer.lines.find((l) => l.startsWith('READY '))?.split(' ')[2];
-      if (!exited && box && pid) {
-        await execa('docker', ['exec', box.getId(), 'python', '-c', `import os; os.kill(${Number(pid)}, 9)`], { reject: false, timeout: 15_000 });
-      }
-      if (!exited) peer.proc.kill?.();
     }
   }
 
   it('managers: TS connectManager -> python SyncManager server (dict, Queue)', () =>
     matrix.record(image.row, 'mgr TS client↔py SyncManager', async () => {
       const peer = exec(bridgeBox, '/mpwire/containers/manager_peer.py', ['server', KEY]);
-      await withPeer(peer, bridgeBox, async () => {
+      await withPeer(peer, async () => {
         await peer.line('READY');
         const m = await connectManager(reach(['127.0.0.1', 0]), { authkey: KEY, timeout: 30_000 });
         try {
@@ -217,7 +233,7 @@ describe.each(images.map((i) => [i.tag, i] as const))('container %s', (_tag, ima
       await using server = await serveManager({ address: ['127.0.0.1', 0], authkey: KEY });
       const port = (server.address as [string, number])[1];
       const peer = exec(hostBox, '/mpwire/containers/manager_peer.py', ['client', '127.0.0.1', String(port), KEY]);
-      await withPeer(peer, hostBox, async () => {
+      await withPeer(peer, async () => {
         expect(await peer.line('OK')).toBe('3');
         await peer.proc;
         expect(server.numberOfObjects).toBe(0);

@@ -4,7 +4,7 @@
  * MPWIRE_PYTHON, and its output is checked. The stdlib-only Python halves claim 2.7 support, so
  * they run with the oldest interpreter found too.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -17,16 +17,38 @@ const pythons = await findPythons();
 const py3 = pythons.filter((p) => p.versionTuple[0] === 3 && p.implementation === 'CPython');
 const newest = py3.at(-1);
 const oldest = pythons[0];
+/** The pids of the processes whose parent is `pid` (Linux /proc). */
+function childPids(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        // The ppid is the 2nd field after the command, which sits in parentheses.
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 const targets = [...new Map([oldest, newest].filter((p): p is PythonInfo => p !== undefined).map((p) => [p.path, p])).values()];
 
-async function run(example: string, py: PythonInfo | undefined, env: Record<string, string> = {}, args: string[] = []): Promise<string> {
-  const r = await execa(process.execPath, [join(root, 'examples', example), ...args], {
+/** Start an example with `node` (MPWIRE_PYTHON set to `py` when given). */
+function start(example: string, py: PythonInfo | undefined, env: Record<string, string> = {}, args: string[] = [], timeout = 90_000) {
+  return execa(process.execPath, [join(root, 'examples', example), ...args], {
     cwd: root,
     env: { ...(py ? { MPWIRE_PYTHON: py.path } : {}), PYTHONDONTWRITEBYTECODE: '1', ...env },
     reject: false,
-    timeout: 90_000,
+    timeout,
     all: true,
   });
+}
+
+/** Run an example to the end; its stdout, or an error with all its output unless it exits 0. */
+async function run(example: string, py: PythonInfo | undefined, env: Record<string, string> = {}, args: string[] = []): Promise<string> {
+  const r = await start(example, py, env, args);
   if (r.exitCode !== 0) throw new Error(`${example} exited with ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}:\n${r.all}`);
   return r.stdout;
 }
@@ -75,6 +97,15 @@ describe.skipIf(!newest || !existsSync(join(root, 'dist', 'index.js')))('example
       expect(out).toContain('workers exited: 0, 0');
     });
 
+    it('python-worker-pool.mjs: a WORKERS argument that is not a whole number from 1 is a usage error', async () => {
+      for (const arg of ['0', 'abc', '1.5']) {
+        const r = await start('python-worker-pool.mjs', py, {}, [arg], 30_000);
+        expect(r.exitCode, r.all).toBe(2);
+        expect(r.stderr).toBe(`usage: node examples/python-worker-pool.mjs [WORKERS]  (WORKERS: a whole number from 1, default 3; got '${arg}')`);
+        expect(r.stdout).toBe('');
+      }
+    });
+
     it('rhel-dialect.mjs: both directions with a RHEL-dialect peer', async () => {
       const out = await run('rhel-dialect.mjs', py);
       expect(out).toContain('RHEL client accepted, auth dialect: rhel-sha256');
@@ -96,6 +127,30 @@ describe.skipIf(!newest || !existsSync(join(root, 'dist', 'index.js')))('example
     const out = await run('manager-demo.mjs', undefined, { DEMO_JOBS: '30', DEMO_WORKERS: '2' });
     expect(out).toContain('results: 30 collected, 0 wrong');
     expect(out).toContain('demo finished: all jobs done, manager shut down');
+  });
+
+  it('manager-demo.mjs: a worker that dies makes the demo fail with a message instead of waiting forever', async () => {
+    // Far more jobs than one worker does before it is killed.
+    const demo = start('manager-demo.mjs', undefined, { DEMO_JOBS: '5000', DEMO_WORKERS: '1' }, [], 60_000);
+    await new Promise<void>((resolve) => {
+      demo.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('Python workers')) resolve();
+      });
+      void demo.then(() => resolve());
+    });
+    const worker = childPids(demo.pid as number).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('manager_worker.py'));
+    expect(worker).toBeDefined();
+    process.kill(worker as number, 'SIGKILL');
+    const r = await demo;
+    expect(r.timedOut, r.all).toBe(false);
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.stderr).toMatch(/^demo FAILED: worker-1 exited with SIGKILL with \d+ of 5000 results in$/m);
+  });
+
+  it.runIf(oldest?.versionTuple[0] === 2)('bridge-demo.mjs: refuses Python 2 with a message', async () => {
+    const r = await start('bridge-demo.mjs', oldest, {}, [], 30_000);
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.stderr).toMatch(/^bridge-demo needs Python 3 \(bridge_worker\.py uses the statistics module\), not \S+ \(2\.7\.\d+\): set MPWIRE_PYTHON to a Python 3$/);
   });
 
   it('bridge-demo.mjs: a Python worker behind spawnPython', async () => {

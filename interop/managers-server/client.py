@@ -516,6 +516,12 @@ def xmlrpc_checks():
             text = [x for x in str(e).splitlines() if x.strip(" -")] if isinstance(e, RemoteError) else []
             out("E {0} = {1}{2}".format(name, type(e).__name__, ": " + text[-1].strip() if text else ""))
 
+    def typed(v):
+        # Each scalar with its type name: 1.0 and 1 must not read back as one another.
+        if isinstance(v, list):
+            return [typed(x) for x in v]
+        return [v, type(v).__name__]
+
     d = m.dict()
     step("dict set", lambda: d.__setitem__("a", [1, "x", 2.5, True, None]))
     step("dict get", lambda: d["a"])
@@ -527,6 +533,15 @@ def xmlrpc_checks():
     step("dict items", lambda: sorted(d.items()))
     step("dict missing", lambda: d["zz"])
     step("dict pop", lambda: d.pop("b"))
+    # Floats keep their type and value, integral ones beyond 32 bits included (an <int> cannot hold them).
+    for key, f in [("1.0", 1.0), ("[1.0, 2.5]", [1.0, 2.5]), ("2.0**31", 2.0 ** 31), ("1e16", 1e16), ("1e300", 1e300)]:
+        step("float set " + key, lambda key=key, f=f: d.__setitem__(key, f))
+        step("float get " + key, lambda key=key: typed(d[key]))
+    lf = m.list([1.0, 2.5, 1e16])
+    step("float list count", lambda: lf.count(1))
+    step("float list value", lambda: typed(lf._getvalue()))
+    vf = m.Value("d", 2.0 ** 31)
+    step("float value get", lambda: typed(vf.value))
     l = m.list([3, 1, 2])
     step("list append", lambda: l.append(4))
     step("list getitem", lambda: l[0])
@@ -559,6 +574,19 @@ def xmlrpc_checks():
     step("number of objects", lambda: m._number_of_objects() > 0)
     if extra and extra[0] == "cpython":
         m.shutdown()
+
+
+def xmlrpc_void():
+    """A serializer='xmlrpclib' client calling a JS method that returns nothing (undefined)."""
+    class M(BaseManager):
+        pass
+
+    M.register("get_notes")
+    m = M(address, authkey, serializer="xmlrpclib")
+    m.connect()
+    notes = m.get_notes()
+    out("VOID {0!r} {1!r}".format(notes.add("x"), notes.count()))
+    del notes
 
 
 def rhel_client():
@@ -609,6 +637,7 @@ if __name__ == "__main__":
         "blocked": blocked_get,
         "wrongkey": wrong_key,
         "xmlrpc": xmlrpc_checks,
+        "xmlrpc-void": xmlrpc_void,
         "rhel": rhel_client,
         "shutdown": shutdown,
     }[mode]()

@@ -182,9 +182,43 @@ describe.each(edges.map((py) => [label(py), py] as const))('Python %s, other tra
       expect(ours.get('list index error')).toBe('E RemoteError: IndexError: list index out of range');
       expect(ours.get('queue empty get')).toMatch(/^E RemoteError: (queue|Queue)\.Empty$/);
       expect(ours.get('lock release unlocked')).toMatch(/^E RemoteError: RuntimeError: (release unlocked lock|cannot release un-acquired lock)$/);
+      // Floats read back as floats of the same value (an integral one was an int, or unsendable).
+      expect(ours.get('float get 1.0')).toBe("R [1.0, 'float']");
+      expect(ours.get('float get [1.0, 2.5]')).toBe("R [[1.0, 'float'], [2.5, 'float']]");
+      expect(ours.get('float get 2.0**31')).toBe("R [2147483648.0, 'float']");
+      expect(ours.get('float get 1e16')).toBe("R [1e+16, 'float']");
+      expect(ours.get('float get 1e300')).toBe("R [1e+300, 'float']");
+      expect(ours.get('float list count')).toBe('R 1');
+      expect(ours.get('float list value')).toBe("R [[1.0, 'float'], [2.5, 'float'], [1e+16, 'float']]");
+      expect(ours.get('float value get')).toBe("R [2147483648.0, 'float']");
       console.log(`xmlrpclib, Python ${name}: where CPython's server fails and mpwire's does not:\n  ${differences.join('\n  ')}`);
       expect(server.numberOfObjects).toBe(0);
       matrix.set(name, "serializer='xmlrpclib' (vs CPython's server)", 'pass');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("serializer='xmlrpclib': a JS method that returns nothing answers None", async () => {
+    const notes: unknown[] = [];
+    const server = await serveManager({
+      address: ['127.0.0.1', 0],
+      authkey: KEY,
+      serializer: 'xmlrpclib',
+      registry: {
+        get_notes: () => ({
+          add(note: unknown): void {
+            notes.push(note);
+          },
+          count: () => notes.length,
+        }),
+      },
+    });
+    try {
+      const lines = await runClient(py, (server.address as [string, number])[1], 'xmlrpc-void');
+      expect(lines[0]).toBe('VOID None 1');
+      expect(notes).toEqual(['x']);
+      matrix.set(name, "serializer='xmlrpclib': void JS method", 'pass');
     } finally {
       await server.close();
     }

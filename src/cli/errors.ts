@@ -12,6 +12,12 @@ export const EXIT = {
   usage: 2,
   /** Authentication failed. */
   auth: 3,
+  /**
+   * Standard output was closed by its reader (`mpwire listen … | head -1`): the command stops
+   * quietly. 141 is what a shell reports for a process that SIGPIPE ended (128 + 13), as `cat` or
+   * `yes` would end in the same pipeline.
+   */
+  brokenPipe: 141,
 } as const;
 
 /** Bad command-line input (exit code 2). */

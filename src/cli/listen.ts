@@ -26,7 +26,8 @@ export function codecByName(name: string): Codec {
     case 'pickle':
       return pickleCodec({ exact: true });
     case 'xml':
-      return xmlCodec();
+      // Integral floats stay floats: printed as Python does (`1e+16`, `1.0`) and echoed as `<double>`.
+      return xmlCodec({ wrapIntegralDoubles: true });
     case 'bytes':
       return bytesCodec;
     default:
@@ -45,8 +46,15 @@ export async function listenCommand(address: Address, options: ListenCommandOpti
   err(`listening on ${formatAddress(listener.address)} (codec ${codec.name}${options.authkey === undefined ? ', no authkey' : ''})`);
   let received = 0;
   let connections = 0;
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  // Set once the command is ending (signal or --count reached): no connection prints after that.
+  let stopping = false;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const stop = (): void => {
+    stopping = true;
+    stopped();
+  };
+  const countReached = (): boolean => options.count !== undefined && received >= options.count;
   const onSignal = (): void => stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -56,16 +64,22 @@ export async function listenCommand(address: Address, options: ListenCommandOpti
     err(`connection ${n} opened${conn.authDialect !== 'none' ? ` (${conn.authDialect}, ${conn.authDigest})` : ''}`);
     try {
       for await (const msg of conn) {
+        // Frames already buffered keep arriving after the last counted one (on this connection or
+        // another): they are not printed. The count is taken before printing, since an echo awaits.
+        if (stopping || countReached()) break;
+        received++;
         out(options.json ? toJson(msg) : pyRepr(msg));
         if (options.echo) await conn.send(msg);
-        received++;
-        if (options.count !== undefined && received >= options.count) stop();
+        if (countReached()) stop();
       }
       err(`connection ${n} closed`);
     } catch (e) {
       err(`connection ${n}: ${(e as Error).message}`);
     } finally {
       open.delete(conn);
+      // A connection that failed (undecodable frame, oversized length) is still open at the
+      // socket level: left alone, it would keep the process alive after SIGINT/SIGTERM.
+      conn.close();
     }
   };
   const acceptLoop = (async () => {
@@ -75,7 +89,7 @@ export async function listenCommand(address: Address, options: ListenCommandOpti
       /* listener closed */
     }
   })();
-  await stopped;
+  await done;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   for (const c of open) c.close();

@@ -39,9 +39,11 @@ function exitCodeOf(e: unknown): number {
 function oneLine(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as { code?: string }).code;
-    const sys = code && /^E[A-Z]+$/.test(code) ? `${code}: ` : '';
+    const first = e.message.split('\n')[0] ?? '';
+    // The code leads the line unless the message already names it (listen's bind errors end in `(EADDRINUSE)`).
+    const sys = code && /^E[A-Z]+$/.test(code) && !first.includes(`(${code})`) ? `${code}: ` : '';
     if (code === 'ENOENT' && (e as { path?: string }).path) return `no such file: ${(e as { path?: string }).path}`;
-    return `${sys}${e.message.split('\n')[0]}`.replace(/^(E[A-Z]+): \1/, '$1');
+    return `${sys}${first}`.replace(/^(E[A-Z]+): \1/, '$1');
   }
   return String(e);
 }
@@ -76,7 +78,8 @@ export function buildProgram(): Command {
       'after',
       `
 Addresses: HOST:PORT, :PORT (127.0.0.1), [::1]:PORT, /path/to/socket (or unix:PATH), @name (Linux abstract).
-Exit codes: 0 ok, 1 failure (check/probe verdict, connection or remote error), 2 usage, 3 authentication.
+Exit codes: 0 ok, 1 failure (check/probe verdict, connection or remote error), 2 usage, 3 authentication,
+141 standard output closed by its reader (e.g. piped into head).
 
 Examples:
   $ mpwire listen :6000 --authkey secret          # print what Python clients send
@@ -268,8 +271,21 @@ Examples:
   return program;
 }
 
+/**
+ * Once the reader of standard output is gone (`mpwire listen … | head -1`), every write fails with
+ * EPIPE, emitted as an 'error' event that would otherwise crash the process with a stack trace.
+ * The pipeline has ended, so leave at once and quietly ({@link EXIT}.brokenPipe); any other error
+ * of stdout is a one-line failure.
+ */
+function exitOnStdoutError(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(EXIT.brokenPipe);
+  err(`mpwire: standard output: ${oneLine(e)}`);
+  process.exit(EXIT.failure);
+}
+
 /** Run the CLI with `argv` (defaults to `process.argv`). */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  process.stdout.on('error', exitOnStdoutError);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -76,7 +76,9 @@ const listHook: PyClassHook = {
 
 /**
  * A manager codec. `protocol` defaults to 2, which every CPython 2.7–3.15 server reads; the
- * client raises it to the protocol of the server's first reply.
+ * client raises it to the protocol of the server's first reply. With `'xmlrpclib'`, `pickle.exact`
+ * decodes integral floats to `Double` (a `PyFloat`) so they are sent back as floats, and
+ * `undefined` is sent as None.
  * @example
  * ```ts
  * const codec = managerCodec('pickle', { exact: true });
@@ -85,7 +87,11 @@ const listHook: PyClassHook = {
  */
 export function managerCodec(serializer: Serializer, pickle: Omit<PickleCodecOptions, 'protocol'> = {}, protocol = 2): ManagerCodec {
   if (serializer === 'xmlrpclib') {
-    const xml = xmlCodec();
+    // Of the pickle options only `exact` applies: an integral float (`<double>1.0</double>`) then
+    // decodes to a Double (a PyFloat), so it stays a float for the built-in objects and is written
+    // back as `<double>`, where a plain number would become an `<int>` (refused beyond 32 bits).
+    // `undefined` (a JS method without a return value) is None, as with pickle.
+    const xml = xmlCodec({ wrapIntegralDoubles: pickle.exact === true, undefinedAsNone: true });
     return {
       serializer,
       protocol: 0,

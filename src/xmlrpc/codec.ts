@@ -9,13 +9,17 @@ import { dumps } from './marshal.js';
 import { loads, type LoadsOptions } from './unmarshal.js';
 
 /**
- * Options of {@link xmlCodec}: the {@link LoadsOptions} applied to every received frame.
+ * Options of {@link xmlCodec}: the {@link LoadsOptions} applied to every received frame, and how
+ * values are written.
  * @example
  * ```ts
- * const codec = xmlCodec({ maxSize: 1 << 20, maxDepth: 64 });
+ * const codec = xmlCodec({ maxSize: 1 << 20, maxDepth: 64, wrapIntegralDoubles: true });
  * ```
  */
-export type XmlCodecOptions = LoadsOptions;
+export interface XmlCodecOptions extends LoadsOptions {
+  /** Send `undefined` as None (`<nil/>`), as the pickle codec does, instead of throwing a MarshalError. Default `false`. */
+  undefinedAsNone?: boolean;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -35,7 +39,7 @@ export function xmlCodec(options: XmlCodecOptions = {}): Codec {
   return {
     name: 'xmlrpc',
     encode(value: unknown): Uint8Array {
-      return Buffer.from(dumps([value], { allowNone: true }), 'utf8');
+      return Buffer.from(dumps([value], { allowNone: true, undefinedAsNone: options.undefinedAsNone === true }), 'utf8');
     },
     decode(frame: Uint8Array): unknown {
       let text: string;

@@ -4,9 +4,10 @@
  * Organised like CPython's `Marshaller`: one `dump*` method per type behind a type dispatch.
  * @module
  */
+import { PyFloat } from '../pickle/model.js';
 import { Fault, MarshalError, OverflowError } from './errors.js';
 import { pyFloatRepr } from './numbers.js';
-import { DateTime, Decimal, Double, formatDateTime } from './types.js';
+import { DateTime, Decimal, formatDateTime } from './types.js';
 import { DEFAULT_MAX_DEPTH } from './unmarshal.js';
 
 /**
@@ -23,6 +24,12 @@ export interface DumpsOptions {
   methodresponse?: boolean;
   /** Allow `null` (written as `<nil/>`). Default `false`, like Python's `allow_none`. */
   allowNone?: boolean;
+  /**
+   * Write `undefined` (also as an array item or a member value) as `null`, i.e. `<nil/>` (so it
+   * needs `allowNone`), the way the pickle encoder writes it as `None`. Default `false`: `undefined`
+   * is a {@link MarshalError}.
+   */
+  undefinedAsNone?: boolean;
   /**
    * Encoding named in the `<?xml?>` declaration of a methodCall/methodResponse (default `'utf-8'`,
    * which is not named). `dumps` always returns a string; encoding it is the caller's business.
@@ -97,7 +104,10 @@ class Marshaller {
   private readonly memo = new Set<object>();
   /** Arrays and structs open around the value being dumped. */
   private depth = 0;
-  constructor(private readonly allowNone: boolean) {}
+  constructor(
+    private readonly allowNone: boolean,
+    private readonly undefinedAsNone: boolean,
+  ) {}
 
   dumps(values: readonly unknown[] | Fault): string {
     const write = (s: string): void => void this.out.push(s);
@@ -130,6 +140,9 @@ class Marshaller {
       case 'object':
         if (value === null) return this.dumpNil(path);
         return this.dumpObject(value, path);
+      case 'undefined':
+        if (this.undefinedAsNone) return this.dumpNil(path);
+        throw new MarshalError('cannot marshal undefined values', path);
       default:
         throw new MarshalError(`cannot marshal ${typeof value} values`, path);
     }
@@ -161,7 +174,8 @@ class Marshaller {
   private dumpObject(value: object, path: string): void {
     if (Array.isArray(value)) return this.dumpArray(value, path);
     if (value instanceof Uint8Array) return this.dumpBytes(value);
-    if (value instanceof Double) return this.dumpDouble(value.value);
+    // A Double, or any float of mpwire/pickle's value model.
+    if (value instanceof PyFloat) return this.dumpDouble(value.value);
     if (value instanceof Date) return this.dumpDatetime(value, path);
     if (value instanceof DateTime) {
       this.out.push(`<value><dateTime.iso8601>${escape(value.value)}</dateTime.iso8601></value>\n`);
@@ -231,8 +245,9 @@ class Marshaller {
  *
  * Type mapping: `boolean` → `<boolean>`; integral `number` and `bigint` → `<int>` (outside
  * [-2³¹, 2³¹−1] throws {@link OverflowError}); other numbers, `-0`, NaN, ±Infinity and
- * {@link Double} → `<double>` in Python's `repr` form; `string` → `<string>` (`& < >` escaped);
- * `null` → `<nil/>` (needs `allowNone`); `Uint8Array`/`Buffer` → `<base64>`; `Date` (UTC) and
+ * {@link Double} (any `PyFloat`) → `<double>` in Python's `repr` form; `string` → `<string>`
+ * (`& < >` escaped); `null` → `<nil/>` (needs `allowNone`, as does `undefined` with
+ * `undefinedAsNone`); `Uint8Array`/`Buffer` → `<base64>`; `Date` (UTC) and
  * {@link DateTime} → `<dateTime.iso8601>`; arrays → `<array>`; plain objects and `Map`s with
  * string keys → `<struct>`. Anything else throws {@link MarshalError}, as do arrays and structs
  * nested more than 681 deep (the deepest document `loads` reads at its default `maxDepth`).
@@ -253,7 +268,7 @@ export function dumps(params: readonly unknown[] | Fault, options: DumpsOptions 
     throw new MarshalError('response tuple must be a singleton', '$', 'argument');
   }
   const encoding = options.encoding || 'utf-8';
-  const data = new Marshaller(options.allowNone ?? false).dumps(params);
+  const data = new Marshaller(options.allowNone ?? false, options.undefinedAsNone ?? false).dumps(params);
   const xmlheader = encoding !== 'utf-8' ? `<?xml version='1.0' encoding='${encoding}'?>\n` : "<?xml version='1.0'?>\n";
   if (options.methodname) {
     return `${xmlheader}<methodCall>\n<methodName>${escape(options.methodname)}</methodName>\n${data}</methodCall>\n`;

@@ -4,6 +4,7 @@
  * {@link Decimal} (what `<bigdecimal>` decodes to).
  * @module
  */
+import { PyFloat } from '../pickle/model.js';
 
 const ISO_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
 
@@ -107,20 +108,16 @@ export function parseDateTime(text: string): Date | undefined {
 /**
  * A number that must be written as `<double>` even when it is integral (`new Double(1)` →
  * `<double>1.0</double>`, as Python writes the float `1.0`). Plain integral numbers are written as
- * `<int>`.
+ * `<int>`. `loads` gives one for an integral `<double>` with `wrapIntegralDoubles`.
+ *
+ * A Double is a `PyFloat` (the float of `mpwire/pickle`'s value model), so the pickle encoder
+ * writes it as a float and the manager server gives it Python float semantics (`1.0 == 1`).
  * @example
  * ```ts
  * dumps([new Double(2)]); // …<value><double>2.0</double></value>…
  * ```
  */
-export class Double {
-  /** @param value The number to write as `<double>`. */
-  constructor(readonly value: number) {}
-  /** The number, so that a Double works in arithmetic and comparisons. */
-  valueOf(): number {
-    return this.value;
-  }
-}
+export class Double extends PyFloat {}
 
 /**
  * The value of a `<bigdecimal>` element (Python decodes it to `decimal.Decimal`). JS has no decimal

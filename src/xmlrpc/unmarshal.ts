@@ -9,7 +9,7 @@
 import { SaxesParser } from 'saxes';
 import { ExpatError, Fault, ResponseError, XmlForbiddenError, XmlLimitError, XmlRpcError } from './errors.js';
 import { parsePyDecimal, parsePyFloat, parsePyInt, pyStrip } from './numbers.js';
-import { DateTime, Decimal, parseDateTime } from './types.js';
+import { DateTime, Decimal, Double, parseDateTime } from './types.js';
 
 /**
  * Options of {@link loads}.
@@ -44,6 +44,14 @@ export interface LoadsOptions {
   useBuiltinTypes?: boolean;
   /** Decode `<struct>` to a `Map` (keeps member order exactly) instead of a plain object. */
   mapStructs?: boolean;
+  /**
+   * Decode an integral `<double>`/`<float>` (`1.0`, `-0.0`, `1e16`) to a {@link Double} instead of
+   * a plain number, so that `dumps` writes it back as `<double>`, not as `<int>` (which also
+   * refuses numbers outside 32 bits). Python floats then keep their type through a JS round trip.
+   * Non-integral values, `nan` and `inf` stay plain numbers, which `dumps` writes as `<double>`
+   * anyway. Default `false`: every double is a `number`.
+   */
+  wrapIntegralDoubles?: boolean;
 }
 
 /**
@@ -111,6 +119,7 @@ class Unmarshaller {
   value = false;
   methodname: string | null = null;
   maxIntDigits = DEFAULT_MAX_INT_DIGITS;
+  wrapIntegralDoubles = false;
   constructor(readonly useDatetime: boolean, readonly mapStructs: boolean) {}
 
   start(tag: string): void {
@@ -207,7 +216,7 @@ const endInt: EndHandler = (u, data) => {
 const endDouble: EndHandler = (u, data) => {
   const n = parsePyFloat(data);
   if (n === undefined) throw new ResponseError(`could not convert string to float: ${JSON.stringify(data)}`, 'bad-double');
-  u.push(n);
+  u.push(u.wrapIntegralDoubles && Number.isInteger(n) ? new Double(n) : n);
 };
 const endString: EndHandler = (u, data) => u.push(data);
 
@@ -342,7 +351,8 @@ function decodeDocument(bytes: Uint8Array): string {
  * Python parses a `str`); bytes are decoded per their BOM/declaration.
  *
  * Type mapping: `<int>`/`<i4>`/`<i8>`/`<i1>`/`<i2>`/`<biginteger>` (also `ex:`-prefixed) → `number`,
- * or `bigint` beyond 2⁵³; `<double>`/`<float>` → `number`; `<bigdecimal>` → {@link Decimal};
+ * or `bigint` beyond 2⁵³; `<double>`/`<float>` → `number` (an integral one → {@link Double} with
+ * `wrapIntegralDoubles`); `<bigdecimal>` → {@link Decimal};
  * `<boolean>` → `boolean`; `<string>` and bare `<value>` text → `string`; `<nil/>`/`<ex:nil/>` → `null`;
  * `<base64>` → `Buffer`; `<dateTime.iso8601>` → {@link DateTime} (or a UTC `Date` with `useDatetime`);
  * `<array>` → array; `<struct>` → plain object (or `Map` with `mapStructs`).
@@ -364,6 +374,7 @@ export function loads(xml: string | Uint8Array, options: LoadsOptions = {}): [un
 
   const u = new Unmarshaller(Boolean(options.useDatetime || options.useBuiltinTypes), Boolean(options.mapStructs));
   u.maxIntDigits = options.maxIntDigits ?? DEFAULT_MAX_INT_DIGITS;
+  u.wrapIntegralDoubles = options.wrapIntegralDoubles === true;
   const parser = new SaxesParser({ position: true, forceXMLVersion: true, defaultXMLVersion: '1.0' });
   let depth = 0;
   parser.on('doctype', () => {

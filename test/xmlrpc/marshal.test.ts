@@ -16,6 +16,7 @@ import {
   loads,
   xmlCodec,
 } from '../../src/xmlrpc/index.js';
+import { PyFloat } from '../../src/pickle/index.js';
 import { MAX_NESTING } from '../../src/xmlrpc/marshal.js';
 import { pyFloatRepr } from '../../src/xmlrpc/numbers.js';
 
@@ -97,6 +98,9 @@ describe('double', () => {
     expect(frame(-Infinity)).toContain('<double>-inf</double>');
     expect(frame(new Double(1))).toContain('<double>1.0</double>');
     expect(frame(new Double(1e300))).toContain('<double>1e+300</double>');
+    // Double is the float of mpwire/pickle's value model; any PyFloat is written as <double>.
+    expect(new Double(2)).toBeInstanceOf(PyFloat);
+    expect(frame(new PyFloat(2 ** 31))).toContain('<double>2147483648.0</double>');
   });
 });
 
@@ -225,6 +229,13 @@ describe('array and struct', () => {
     ['an Error', new Error('x')],
   ])('refuses %s with MarshalError', (_name, v) => {
     expect(() => dumps([v], { allowNone: true })).toThrow(MarshalError);
+  });
+  it('undefinedAsNone writes undefined as <nil/> (still only with allowNone)', () => {
+    const opts = { allowNone: true, undefinedAsNone: true };
+    expect(dumps([undefined], opts)).toBe(dumps([null], opts));
+    expect(dumps([[1, undefined], { a: undefined }], opts)).toBe(dumps([[1, null], { a: null }], opts));
+    expect(Buffer.from(xmlCodec({ undefinedAsNone: true }).encode(undefined)).toString('utf8')).toBe(frame(null));
+    expect(() => dumps([undefined], { undefinedAsNone: true })).toThrow(/allow_none/);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   DEFAULT_MAX_DEPTH,
   DateTime,
   Decimal,
+  Double,
   ExpatError,
   Fault,
   ResponseError,
@@ -244,6 +245,25 @@ describe('types', () => {
     expect(one('<double>nan</double>')).toBeNaN();
     expect(Object.is(one('<double>-0.0</double>'), -0)).toBe(true);
     expect(one('<float>.5</float>')).toBe(0.5);
+  });
+  it('wrapIntegralDoubles: an integral double is a Double, which dumps writes back as <double>', () => {
+    const wrap = { wrapIntegralDoubles: true };
+    for (const text of ['1.0', '2147483648.0', '1e+16', '1e+300', '-0.0']) {
+      const v = one(`<double>${text}</double>`, wrap);
+      expect(v, text).toBeInstanceOf(Double);
+      expect(dumps([v])).toContain(`<double>${text}</double>`);
+    }
+    expect(Object.is((one('<double>-0.0</double>', wrap) as Double).value, -0)).toBe(true);
+    // Non-integral values, nan and inf are written as <double> anyway: they stay numbers.
+    expect(one('<double>2.5</double>', wrap)).toBe(2.5);
+    expect(one('<double>inf</double>', wrap)).toBe(Infinity);
+    expect(one('<double>nan</double>', wrap)).toBeNaN();
+    expect(one('<int>1</int>', wrap)).toBe(1);
+    // The default is unchanged, and so is xmlCodec's.
+    expect(one('<double>1e+16</double>')).toBe(1e16);
+    const frame = Buffer.from(P('<double>1.0</double>'));
+    expect(xmlCodec().decode(frame)).toBe(1);
+    expect(xmlCodec(wrap).decode(frame)).toEqual(new Double(1));
   });
   it('nil, ex:nil, booleans, strings and bare values', () => {
     expect(one('<nil/>')).toBeNull();
