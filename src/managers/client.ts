@@ -8,12 +8,12 @@
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { ClientDialect } from '../auth/handshake.js';
-import { ConnectionClosedError, RemoteError } from '../errors.js';
+import { ConnectionClosedError, RemoteError, TimeoutError } from '../errors.js';
 import { type PickleCodecOptions, PyGlobal } from '../pickle/index.js';
 import { type Address, type Connection, connect } from '../wire/index.js';
-import type { WaitOptions } from '../wire/deadline.js';
+import { type WaitOptions, waitFor } from '../wire/deadline.js';
 import { type ManagerCodec, type Serializer, managerCodec } from './codec.js';
-import { Channel, ChannelPool, DEFAULT_MAX_CONNECTIONS } from './pool.js';
+import { Channel, ChannelPool, DEFAULT_MAX_CONNECTIONS, Gate, type LateReplyHandler, checkNotCancelled, remainingOptions } from './pool.js';
 import {
   ERROR,
   MANAGERS_MODULE,
@@ -51,6 +51,7 @@ import {
   type ProxyState,
   QueueProxy,
   ValueProxy,
+  pythonProxyClass,
 } from './proxy.js';
 
 /**
@@ -79,14 +80,67 @@ export interface ManagerOptions extends WaitOptions {
   pickle?: Omit<PickleCodecOptions, 'protocol'>;
   /** Name sent with `accept_connection` (labels the server thread). Default `'NodeProcess'`. */
   processName?: string;
-  /** Milliseconds each control connection (create, incref, decref, …) may take, default 30000. */
+  /**
+   * Milliseconds each control connection (create, incref, decref, …) may take to connect, and
+   * then to get its reply; default 30000. At most {@link CONNECTS_AT_ONCE} connections of a client
+   * are being set up at any time; waiting for that turn is not counted.
+   */
   controlTimeout?: number;
   /**
    * The server's own view of its address, written into proxies sent inside values so that the
-   * server recognises them as its own (§5.5). Default: learned from the first token the server
-   * sends; before that, the address connected to with the host resolved to an IP.
+   * server recognises them as its own (§5.5). Default: learned from `#PROXY` replies (which carry
+   * the server's own address); before that, the address connected to with the host resolved to an IP.
    */
   serverAddress?: readonly [string, number] | string;
+}
+
+/**
+ * Most connections one client sets up at the same time (control requests such as `incref`/
+ * `decref`/`create`, and new object-call connections); the others wait their turn. CPython's
+ * manager listener has a backlog of 16 and authenticates one client at a time, so a burst of
+ * simultaneous connects (60 proxies inside one reply, thousands of garbage-collected proxies)
+ * would otherwise overflow its accept queue and leave connections waiting for the 20 s handshake
+ * timeout.
+ * @example
+ * ```ts
+ * await Promise.all(Array.from({ length: 50 }, () => m.numberOfObjects())); // 8 connections at a time
+ * ```
+ */
+export const CONNECTS_AT_ONCE = 8;
+
+/** Hosts of a TCP token that name every interface of the machine that wrote it. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/** A map key for an address (a token's or one connected to); undefined for None. */
+function addressKey(a: TokenAddress | Address): string | undefined {
+  if (a === null) return undefined;
+  if (typeof a === 'string') return `path:${a}`;
+  if (a instanceof Uint8Array) return `path:${Buffer.from(a).toString('latin1')}`;
+  return `tcp:${a[0]}:${a[1]}`;
+}
+
+/** A token's address as an address to connect to. */
+function connectable(a: Exclude<TokenAddress, null>): Address {
+  if (typeof a === 'string') return a;
+  if (a instanceof Uint8Array) return Buffer.from(a).toString('latin1');
+  return [a[0], a[1]];
+}
+
+/** A proxy found inside a reply, waiting for its incref (on the client of its own server). */
+interface Received {
+  readonly client: ManagerClient;
+  readonly proxy: Proxy;
+  readonly state: ProxyState;
+}
+
+/** `job`, kept in `set` until it settles (for `close()` to wait on). */
+function heldIn(set: Set<Promise<void>>, job: Promise<void>): Promise<void> {
+  set.add(job);
+  const done = (): void => {
+    set.delete(job);
+  };
+  job.then(done, done);
+  return job;
 }
 
 const registry = new FinalizationRegistry<{ client: ManagerClient; state: ProxyState }>((held) => {
@@ -116,27 +170,48 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   readonly #options: ManagerOptions;
   readonly #codec: ManagerCodec;
   readonly #pool: ChannelPool;
+  /** Every connection attempt passes through it (see {@link CONNECTS_AT_ONCE}). */
+  readonly #gate = new Gate(CONNECTS_AT_ONCE);
   readonly #live = new Set<ProxyState>();
   readonly #dedicated = new Map<ProxyState, Promise<Channel>>();
+  /** Dedicated channels of released proxies, left open until an abandoned acquire is answered. */
+  readonly #detached = new Set<Channel>();
   readonly #types = new Map<string, ProxyClass>(Object.entries(PROXY_TYPES));
   #serverAddress: TokenAddress;
+  /** Keys of every address known to name this client's server (see {@link addressKey}). */
+  readonly #own = new Set<string>();
+  /**
+   * The client of each manager met so far, by address key: this one, and one per other manager
+   * whose proxies arrived inside values (shared by all of them; the first client owns it).
+   */
+  readonly #family: Map<string, ManagerClient>;
+  readonly #ownsFamily: boolean;
   /** typeid → Python proxy class name seen in `RebuildProxy` values from the server. */
   readonly #pyClasses = new Map<string, string>();
+  /** Increfs of proxies received inside replies, still in flight. */
+  readonly #increfs = new Set<Promise<void>>();
+  /** Decrefs in flight (or waiting for their turn to connect). */
+  readonly #releasing = new Set<Promise<void>>();
+  #closing: Promise<void> | undefined;
   #closed = false;
 
   /** @internal use {@link connectManager}. */
-  constructor(address: Address, options: ManagerOptions, serverAddress: TokenAddress) {
+  constructor(address: Address, options: ManagerOptions, serverAddress: TokenAddress, family?: Map<string, ManagerClient>) {
     this.address = address;
     this.#options = options;
     this.serializer = options.serializer ?? 'pickle';
     this.#codec = managerCodec(this.serializer, options.pickle, options.pickleProtocol ?? 2);
     this.#pool = new ChannelPool(() => this.#openChannel(), options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.#serverAddress = serverAddress;
+    this.#ownsFamily = family === undefined;
+    this.#family = family ?? new Map();
+    const connected = isTcp(address) ? ([address[0], address[1]] as const) : address;
+    for (const a of [connected, serverAddress]) this.#addOwn(a);
   }
 
   /** True once `close()` or `shutdown()` was called. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing !== undefined || this.#closed;
   }
   /** Pickle protocol used for requests. */
   get pickleProtocol(): number {
@@ -153,21 +228,38 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
 
   // ------------------------------------------------------------------ connections
 
-  async #connect(options?: WaitOptions): Promise<Connection> {
-    const o = this.#options;
-    return connect(this.address, {
-      authkey: o.authkey,
-      ...(o.dialect ? { dialect: o.dialect } : {}),
-      ...(options?.timeout !== undefined ? { timeout: options.timeout } : {}),
-      ...(options?.signal ? { signal: options.signal } : {}),
-    });
+  get #controlTimeout(): number {
+    return this.#options.controlTimeout ?? 30_000;
+  }
+
+  /**
+   * The caller's `{ timeout, signal }` with what is left since `started`, or, when the caller gave
+   * no timeout, `controlTimeout` counted from now.
+   */
+  #stepOptions(options: WaitOptions | undefined, started: number): WaitOptions {
+    const timeout = options?.timeout === undefined ? this.#controlTimeout : options.timeout - (Date.now() - started);
+    return { timeout, ...(options?.signal ? { signal: options.signal } : {}) };
+  }
+
+  /** Connect and authenticate, once it is this attempt's turn (waited for under the caller's options). */
+  async #connect(options: WaitOptions | undefined): Promise<Connection> {
+    const started = Date.now();
+    const leave = await this.#gate.enter(options);
+    try {
+      const step = this.#stepOptions(options, started);
+      checkNotCancelled(step, 'connect');
+      const o = this.#options;
+      return await connect(this.address, { authkey: o.authkey, ...(o.dialect ? { dialect: o.dialect } : {}), ...step });
+    } finally {
+      leave();
+    }
   }
 
   async #openChannel(): Promise<Channel> {
-    const conn = await this.#connect({ timeout: this.#options.controlTimeout ?? 30_000 });
+    const conn = await this.#connect(undefined);
     const ch = new Channel(conn, this.#codec);
     try {
-      const reply = await ch.request(null, 'accept_connection', [this.#options.processName ?? 'NodeProcess'], {}, { timeout: this.#options.controlTimeout ?? 30_000 });
+      const reply = await ch.request(null, 'accept_connection', [this.#options.processName ?? 'NodeProcess'], {}, { timeout: this.#controlTimeout });
       this.#check(reply);
     } catch (e) {
       ch.destroy();
@@ -178,14 +270,23 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
 
   /**
    * One server request on a fresh authenticated connection, as CPython's `dispatch` does. Resolves
-   * with the `#RETURN` value; other replies reject with {@link RemoteError}.
+   * with the `#RETURN` value; other replies reject with {@link RemoteError}. With `retry`, a
+   * connection whose setup timed out (nothing was sent yet) is tried once more while the caller's
+   * deadline allows: refcount changes must not be lost to a busy listener.
    */
-  async #control(method: ServerMethod, args: readonly unknown[] = [], kwds: unknown = {}, options?: WaitOptions): Promise<unknown> {
-    const opts = { timeout: options?.timeout ?? this.#options.controlTimeout ?? 30_000, ...(options?.signal ? { signal: options.signal } : {}) };
-    const conn = await this.#connect(opts);
+  async #control(method: ServerMethod, args: readonly unknown[] = [], kwds: unknown = {}, options?: WaitOptions, retry = false): Promise<unknown> {
+    const started = Date.now();
+    let conn: Connection;
+    try {
+      conn = await this.#connect(options);
+    } catch (e) {
+      const rest = remainingOptions(options, started);
+      if (!retry || !(e instanceof TimeoutError) || rest?.signal?.aborted || (rest?.timeout !== undefined && rest.timeout <= 0)) throw e;
+      conn = await this.#connect(rest);
+    }
     try {
       await conn.sendBytes(this.#codec.encodeRequest(null, method, args, kwds));
-      const frame = await conn.recvBytes(undefined, opts);
+      const frame = await conn.recvBytes(undefined, this.#stepOptions(options, started));
       if (this.serializer === 'pickle' && this.#options.pickleProtocol === undefined) {
         const p = this.#codec.protocolOf(frame);
         if (p !== undefined && p >= 2) this.#codec.protocol = Math.min(p, 5);
@@ -268,12 +369,12 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
 
   /** `incref(ident)` (normally done for you). */
   async incref(id: string, options?: WaitOptions): Promise<void> {
-    await this.#control('incref', [id], {}, options);
+    await this.#control('incref', [id], {}, options, true);
   }
 
   /** `decref(ident)` (normally done for you by `release()`). */
   async decref(id: string, options?: WaitOptions): Promise<void> {
-    await this.#control('decref', [id], {}, options);
+    await this.#control('decref', [id], {}, options, true);
   }
 
   /**
@@ -292,23 +393,40 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   }
 
   /**
-   * Release every live proxy (best effort, like a Python process exiting) and close the
-   * connections (idempotent). `release: false` leaves the server references alone.
+   * Close the connections and release every live proxy (best effort, like a Python process
+   * exiting); idempotent, and a second call resolves with the first. Calls still in flight reject
+   * with `ConnectionClosedError`; references being taken for replies that already arrived, and
+   * releases of garbage-collected proxies waiting for their turn, are completed first. Proxies of
+   * other managers met inside values are released too. `release: false` leaves the server
+   * references alone; `timeout` bounds each decref (default 5000 ms).
    */
-  async close(options: { release?: boolean; timeout?: number } = {}): Promise<void> {
-    if (this.#closed) return;
+  close(options: { release?: boolean; timeout?: number } = {}): Promise<void> {
+    this.#closing ??= this.#shutDown(options);
+    return this.#closing;
+  }
+
+  async #shutDown(options: { release?: boolean; timeout?: number }): Promise<void> {
+    // No reply can bring new proxies after this: in-flight calls end with ConnectionClosedError.
+    this.#pool.close();
+    for (const p of this.#dedicated.values()) void p.then((ch) => ch.destroy(), () => undefined);
+    this.#dedicated.clear();
+    for (const ch of this.#detached) ch.destroy();
+    this.#detached.clear();
+    while (this.#increfs.size > 0) await Promise.allSettled([...this.#increfs]);
     const states = [...this.#live];
     if (options.release !== false && states.length > 0) {
       const timeout = options.timeout ?? 5_000;
-      // A few at a time: every decref is its own authenticated connection.
-      for (let i = 0; i < states.length; i += 8) {
-        await Promise.allSettled(states.slice(i, i + 8).map((s) => this.releaseProxy(s, { timeout })));
+      // A few at a time (as the gate lets them through anyway): `timeout` is per decref.
+      for (let i = 0; i < states.length; i += CONNECTS_AT_ONCE) {
+        await Promise.allSettled(states.slice(i, i + CONNECTS_AT_ONCE).map((s) => this.releaseProxy(s, { timeout })));
       }
     }
+    while (this.#releasing.size > 0) await Promise.allSettled([...this.#releasing]);
     this.#closed = true;
-    this.#pool.close();
-    for (const p of this.#dedicated.values()) void p.then((ch) => ch.close(), () => undefined);
-    this.#dedicated.clear();
+    if (this.#ownsFamily) {
+      const others = new Set([...this.#family.values()].filter((c) => c !== this));
+      await Promise.allSettled([...others].map((c) => c.close(options)));
+    }
   }
 
   /** Closes the client, as `close()` does; for `await using`. */
@@ -333,7 +451,7 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ConnectionClosedError('manager client is closed');
+    if (this.closed) throw new ConnectionClosedError('manager client is closed');
   }
 
   /** Tokens carry the address we connect to (§5.5), as CPython's clients do. */
@@ -350,8 +468,8 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
   }
 
   /** A proxy that does not own a reference yet (`released` until tracked). */
-  #make(token: Token, exposed: readonly string[] | null, cls?: ProxyClass): { proxy: Proxy; state: ProxyState } {
-    const state: ProxyState = { id: token.id, released: true, dedicated: DEDICATED_TYPEIDS.has(token.typeid) };
+  #make(token: Token, exposed: readonly string[] | null, cls?: ProxyClass, pyClass?: string): { proxy: Proxy; state: ProxyState } {
+    const state: ProxyState = { id: token.id, released: true, dedicated: DEDICATED_TYPEIDS.has(token.typeid), ...(pyClass ? { pyClass } : {}) };
     const Cls = cls ?? this.#types.get(token.typeid) ?? Proxy;
     return { proxy: new Cls({ host: this, token, exposed, state }), state };
   }
@@ -367,34 +485,94 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
     return new Token(token.typeid, this.#serverAddress, token.id);
   }
 
-  /** @internal ProxyHost: the Python proxy class for pickling a proxy of `typeid`. */
-  proxyClassName(typeid: string): string {
-    return this.#pyClasses.get(typeid) ?? SYNC_MANAGER_REGISTRY[typeid]?.proxy ?? 'AutoProxy';
+  /**
+   * @internal ProxyHost: the Python proxy class for pickling `proxy`: the class of the
+   * `RebuildProxy` it arrived in, else the Python name of its JS class (`DictProxy` → 'DictProxy'),
+   * else what the server used for its typeid, else the SyncManager registry's, else 'AutoProxy'.
+   */
+  proxyClassName(proxy: Proxy, state: ProxyState): string {
+    return state.pyClass ?? pythonProxyClass(proxy) ?? this.#pyClasses.get(proxy.typeid) ?? SYNC_MANAGER_REGISTRY[proxy.typeid]?.proxy ?? 'AutoProxy';
   }
 
+  #addOwn(address: TokenAddress | Address): void {
+    const key = addressKey(address);
+    if (key === undefined) return;
+    this.#own.add(key);
+    if (!this.#family.has(key)) this.#family.set(key, this);
+  }
+
+  /**
+   * Whether a token found inside a value names an object of this client's server: its address is
+   * one this server is known by (connected to, resolved, `serverAddress`, or from a `#PROXY`
+   * reply), or its host is a wildcard (`0.0.0.0`) with our port, as written by a server bound to
+   * every interface. A token without an address (None) is taken as ours.
+   */
+  #isOwn(address: TokenAddress): boolean {
+    if (address === null) return true;
+    if (this.#own.has(addressKey(address) as string)) return true;
+    const here = this.address;
+    return Array.isArray(address) && isTcp(here) && WILDCARD_HOSTS.has(address[0]) && address[1] === here[1];
+  }
+
+  /**
+   * The client responsible for `address`: this one, or the family's client of that other manager
+   * (created on first use with this client's authkey and options, as CPython's `RebuildProxy`
+   * connects a proxy of another manager with the process's authkey).
+   */
+  #clientFor(address: TokenAddress): ManagerClient {
+    if (address === null || this.#isOwn(address)) return this;
+    const key = addressKey(address) as string;
+    let client = this.#family.get(key);
+    if (client === undefined) {
+      const options: ManagerOptions = { ...this.#options, serverAddress: undefined, timeout: undefined, signal: undefined };
+      client = new ManagerClient(connectable(address), options, address, this.#family);
+      this.#family.set(key, client);
+    }
+    return client;
+  }
+
+  /** A `#PROXY` reply's token carries the server's own address: remember it as ours. */
   #learn(token: Token): void {
+    this.#addOwn(token.address);
     if (token.address !== null && this.#options.serverAddress === undefined) this.#serverAddress = token.address;
     token.address = this.#tokenAddress();
   }
 
-  /** @internal ProxyHost: run one method call. */
-  async invoke(proxy: Proxy, state: ProxyState, method: string, args: readonly unknown[], kwargs: unknown, options?: CallOptions): Promise<unknown> {
+  /** A proxy for a `RebuildProxy` found inside a reply, owned by this client (not incref'd yet). */
+  #receive(ref: ProxyReference): Received {
+    const pyClass = ref.func instanceof PyGlobal && ref.func.module === MANAGERS_MODULE ? ref.func.name : undefined;
+    if (pyClass !== undefined) this.#pyClasses.set(ref.token.typeid, pyClass);
+    ref.token.address = this.#tokenAddress();
+    return { client: this, ...this.#make(ref.token, ref.exposed ?? null, undefined, pyClass) };
+  }
+
+  /**
+   * @internal ProxyHost: run one method call. A call whose signal already fired (or whose timeout
+   * is already over) is rejected without being sent. `late` keeps the connection when the call is
+   * abandoned after it was sent (see `LateReplyHandler`).
+   */
+  async invoke(
+    proxy: Proxy,
+    state: ProxyState,
+    method: string,
+    args: readonly unknown[],
+    kwargs: unknown,
+    options?: CallOptions,
+    late?: LateReplyHandler,
+  ): Promise<unknown> {
     if (state.released) throw new ConnectionClosedError(`proxy ${proxy.typeid} ${state.id} was released`);
     this.#checkOpen();
-    let pending: Array<{ proxy: Proxy; state: ProxyState }> | undefined;
+    checkNotCancelled(options, `${method} call`);
+    let pending: Received[] | undefined;
     const onProxy = (ref: ProxyReference): unknown => {
-      this.#learn(ref.token);
-      if (ref.func instanceof PyGlobal && ref.func.module === MANAGERS_MODULE) this.#pyClasses.set(ref.token.typeid, ref.func.name);
-      const made = this.#make(ref.token, ref.exposed ?? null);
+      // A proxy of another manager is served (and incref'd) by the client of that manager.
+      const made = this.#clientFor(ref.token.address).#receive(ref);
       (pending ??= []).push(made);
       return made.proxy;
     };
     // `timeout` bounds the whole call: waiting for a free connection plus waiting for the reply.
     const started = options?.timeout === undefined ? 0 : Date.now();
-    const run = (ch: Channel): Promise<Reply> => {
-      const rest = options?.timeout === undefined ? options : { ...options, timeout: Math.max(0, options.timeout - (Date.now() - started)) };
-      return ch.request(state.id, method, args, kwargs, rest, onProxy);
-    };
+    const run = (ch: Channel): Promise<Reply> => ch.request(state.id, method, args, kwargs, remainingOptions(options, started), onProxy, late);
     let reply: Reply;
     if (state.dedicated) {
       let chp = this.#dedicated.get(state);
@@ -403,7 +581,18 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
         this.#dedicated.set(state, chp);
         chp.catch(() => this.#dedicated.delete(state));
       }
-      const ch = await chp;
+      const opening = chp;
+      const ch =
+        options?.signal === undefined && options?.timeout === undefined
+          ? await opening
+          : await waitFor<Channel>(
+              remainingOptions(options, started),
+              (resolve, reject) => {
+                opening.then(resolve, reject);
+                return () => undefined;
+              },
+              'opening a manager connection',
+            );
       try {
         reply = await run(ch);
       } finally {
@@ -413,7 +602,7 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
       reply = await this.#pool.use(run, options);
     }
     // Proxies pickled inside the value: incref each, as CPython's unpickling does.
-    if (pending !== undefined) await this.#increfPending(pending);
+    if (pending !== undefined) await this.#increfReceived(pending);
     if (reply.kind === PROXY) {
       const [exposed, token] = (Array.isArray(reply.value) ? reply.value : []) as [unknown, unknown];
       if (!(token instanceof Token)) throw new RemoteError('#PROXY reply without a Token');
@@ -424,18 +613,30 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
     return this.#check(reply);
   }
 
-  async #increfPending(pending: Array<{ proxy: Proxy; state: ProxyState }>): Promise<void> {
-    const results = await Promise.allSettled(pending.map((p) => this.#control('incref', [p.state.id])));
-    let failure: unknown;
-    results.forEach((r, i) => {
-      const p = pending[i] as { proxy: Proxy; state: ProxyState };
-      if (r.status === 'fulfilled') this.#track(p.proxy, p.state);
-      else failure ??= r.reason;
-    });
-    if (failure !== undefined) throw failure;
+  /** Incref every received proxy on its own server (tracked, so that `close()` waits for them). */
+  #increfReceived(received: Received[]): Promise<void> {
+    return heldIn(this.#increfs, this.#increfAll(received));
   }
 
-  /** @internal ProxyHost: decref once. */
+  async #increfAll(received: Received[]): Promise<void> {
+    const results = await Promise.allSettled(received.map((r) => r.client.#control('incref', [r.state.id], {}, undefined, true)));
+    let failure: unknown;
+    const taken: Received[] = [];
+    results.forEach((r, i) => {
+      const p = received[i] as Received;
+      if (r.status === 'rejected') failure ??= r.reason;
+      else {
+        p.client.#track(p.proxy, p.state);
+        taken.push(p);
+      }
+    });
+    if (failure === undefined) return;
+    // The caller gets no value, so nobody could release these: give them back now.
+    await Promise.allSettled(taken.map((p) => p.client.releaseProxy(p.state)));
+    throw failure;
+  }
+
+  /** @internal ProxyHost: decref once (a decref whose connection setup timed out is retried once). */
   async releaseProxy(state: ProxyState, options?: CallOptions): Promise<void> {
     if (state.released) return;
     state.released = true;
@@ -444,18 +645,36 @@ export class ManagerClient implements AsyncDisposable, ProxyHost {
     const ch = this.#dedicated.get(state);
     if (ch) {
       this.#dedicated.delete(state);
-      void ch.then((c) => c.close(), () => undefined);
+      void ch.then((c) => this.#closeDedicated(c), () => undefined);
     }
     if (this.#closed) return;
-    await this.#control('decref', [state.id], {}, options);
+    await heldIn(this.#releasing, this.#control('decref', [state.id], {}, options, true).then(() => undefined));
+  }
+
+  /**
+   * Close the dedicated channel of a released proxy. One still waiting for the reply of an
+   * abandoned acquire is closed once that is answered (and the lock given back), since closing it
+   * now would leave the server thread to take the lock with nobody to release it.
+   */
+  #closeDedicated(ch: Channel): void {
+    const lingering = ch.lingering;
+    if (lingering === undefined || this.closed) {
+      ch.close();
+      return;
+    }
+    this.#detached.add(ch);
+    void lingering.then(() => {
+      this.#detached.delete(ch);
+      ch.close();
+    });
   }
 
   /** @internal ProxyHost: incref and make a second proxy with its own connection. */
   async forkProxy(proxy: Proxy, state: ProxyState, options?: CallOptions): Promise<Proxy> {
     if (state.released) throw new ConnectionClosedError('proxy was released');
-    await this.#control('incref', [state.id], {}, options);
+    await this.#control('incref', [state.id], {}, options, true);
     const token = new Token(proxy.token.typeid, proxy.token.address, proxy.token.id);
-    const s: ProxyState = { id: state.id, released: false, dedicated: true };
+    const s: ProxyState = { id: state.id, released: false, dedicated: true, ...(state.pyClass ? { pyClass: state.pyClass } : {}) };
     const p = new (proxy.constructor as ProxyClass)({ host: this, token, exposed: proxy.exposed, state: s });
     this.#track(p, s);
     return p;

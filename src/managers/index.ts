@@ -4,9 +4,9 @@
  * @module
  */
 export { RemoteError } from '../errors.js';
-export { connectManager, ManagerClient, type ManagerOptions } from './client.js';
+export { CONNECTS_AT_ONCE, connectManager, ManagerClient, type ManagerOptions } from './client.js';
 export { managerCodec, type ManagerCodec, type ProxyHook, type Serializer } from './codec.js';
-export { Channel, ChannelPool, DEFAULT_MAX_CONNECTIONS } from './pool.js';
+export { Channel, ChannelPool, DEFAULT_MAX_CONNECTIONS, type LateReplyHandler, type LateRequest } from './pool.js';
 export {
   ERROR,
   GETVALUE,

@@ -7,6 +7,7 @@
  */
 import { RemoteError } from '../errors.js';
 import { PyException, PyGlobal, PyObject, type Reduction, pyReduce, pySetState, tuple } from '../pickle/index.js';
+import { pyRepr } from './py-values.js';
 
 /**
  * Reply kinds a manager server sends (`(kind, value)` 2-tuples).
@@ -307,10 +308,16 @@ export function lastLine(text: string): string {
   return (lines[lines.length - 1] ?? '').trim();
 }
 
-/** Python's `str(exc)` for an exception with these args. */
-function excStr(args: readonly unknown[]): string {
+/**
+ * Python's `str(exc)` for an exception of `type` with these args: the one argument's `str()`, but
+ * its `repr()` for a `KeyError` (`KeyError: 'k'`, as `KeyError.__str__` gives).
+ */
+function excStr(type: string, args: readonly unknown[]): string {
   if (args.length === 0) return '';
-  if (args.length === 1) return typeof args[0] === 'string' ? args[0] : describe(args[0]);
+  if (args.length === 1) {
+    if (type === 'KeyError') return pyRepr(args[0]);
+    return typeof args[0] === 'string' ? args[0] : describe(args[0]);
+  }
   return describe(args);
 }
 
@@ -326,13 +333,13 @@ function excStr(args: readonly unknown[]): string {
  */
 export function errorFromException(exc: unknown): RemoteError {
   if (exc instanceof PyException) {
-    const msg = exc.type + (exc.args.length ? `: ${excStr(exc.args)}` : '');
+    const msg = exc.type + (exc.args.length ? `: ${excStr(exc.type, exc.args)}` : '');
     return new RemoteError(msg, { type: exc.type, module: exc.module, args: exc.args }, { cause: exc });
   }
   if (exc instanceof PyObject) {
     const args = exc.args;
     const name = exc.name.split('.').pop() ?? exc.name;
-    const msg = name + (args.length ? `: ${excStr(args)}` : '');
+    const msg = name + (args.length ? `: ${excStr(name, args)}` : '');
     return new RemoteError(msg, { type: name, module: exc.module, args }, { cause: exc });
   }
   return new RemoteError(`remote error: ${describe(exc)}`, { args: [exc] });

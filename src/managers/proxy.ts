@@ -7,7 +7,8 @@
 import { RemoteError } from '../errors.js';
 import { PyGlobal, type Reduction, pyReduce } from '../pickle/index.js';
 import type { WaitOptions } from '../wire/deadline.js';
-import { type Token, rebuildProxyReduction } from './protocol.js';
+import type { LateReplyHandler } from './pool.js';
+import { RETURN, type Token, rebuildProxyReduction } from './protocol.js';
 
 /**
  * Options of one proxy call: a JS-side deadline or abort signal (which close the connection used).
@@ -25,18 +26,20 @@ export interface ProxyState {
   released: boolean;
   /** A connection of its own (RLock, Condition, `fork()`), else calls use the pool. */
   dedicated: boolean;
+  /** Python proxy class of the `RebuildProxy` this proxy arrived in, if it arrived inside a value. */
+  readonly pyClass?: string;
 }
 
 /** What a proxy needs from its client (implemented by `ManagerClient`). */
 export interface ProxyHost {
   readonly serializer: string;
-  invoke(proxy: Proxy, state: ProxyState, method: string, args: readonly unknown[], kwargs: unknown, options?: CallOptions): Promise<unknown>;
+  invoke(proxy: Proxy, state: ProxyState, method: string, args: readonly unknown[], kwargs: unknown, options?: CallOptions, late?: LateReplyHandler): Promise<unknown>;
   releaseProxy(state: ProxyState, options?: CallOptions): Promise<void>;
   forkProxy(proxy: Proxy, state: ProxyState, options?: CallOptions): Promise<Proxy>;
   /** The token to put in a pickled proxy: the server's own view of its address (§5.5). */
   wireToken(token: Token): Token;
-  /** Python proxy class name to rebuild a proxy of this typeid with (`'AutoProxy'` when unknown). */
-  proxyClassName(typeid: string): string;
+  /** Python proxy class name to rebuild this proxy with (`'AutoProxy'` when unknown). */
+  proxyClassName(proxy: Proxy, state: ProxyState): string;
 }
 
 /**
@@ -127,6 +130,16 @@ export class Proxy implements AsyncDisposable {
     return this.#host.invoke(this, this.#state, method, args, kwargs ?? {}, options);
   }
 
+  /**
+   * `call()` for a method whose effect must be undone when the caller gives up after the request
+   * was sent (an abort or JS-side timeout while the server still runs it): the connection is kept,
+   * the late reply is read in the background and `late` may answer it with one more request on
+   * the same connection (the same server thread), e.g. `release` after a late successful acquire.
+   */
+  protected callUndoable(method: string, args: readonly unknown[], options: CallOptions | undefined, late: LateReplyHandler): Promise<unknown> {
+    return this.#host.invoke(this, this.#state, method, args, {}, options, late);
+  }
+
   /** A copy of the referent (the `#GETVALUE` fallback, Python's `proxy._getvalue()`). */
   getValue(options?: CallOptions): Promise<unknown> {
     return this.call('#GETVALUE', [], undefined, options);
@@ -171,7 +184,7 @@ export class Proxy implements AsyncDisposable {
 
   /** Pickled inside a value as `RebuildProxy(AutoProxy, token, serializer, {'exposed': …})`. */
   [pyReduce](): Reduction {
-    return rebuildProxyReduction(this.#host.wireToken(this.token), this.#host.serializer, this.exposed, this.#host.proxyClassName(this.typeid));
+    return rebuildProxyReduction(this.#host.wireToken(this.token), this.#host.serializer, this.exposed, this.#host.proxyClassName(this, this.#state));
   }
 
   /** For logs: `<DictProxy typeid="dict" id="7f3a">`, with `released` once it is. */
@@ -380,7 +393,11 @@ export class QueueProxy<T = unknown> extends Proxy {
   async put(item: T, options?: QueueWaitOptions): Promise<void> {
     await this.call('put', [item], queueArgs(options), options?.signal ? { signal: options.signal } : undefined);
   }
-  /** `q.get(block, timeout)`; resolves to the item, or rejects with RemoteError type `Empty`. */
+  /**
+   * `q.get(block, timeout)`; resolves to the item, or rejects with RemoteError type `Empty`. A
+   * `signal` that fires before the request is sent cancels it cleanly; one that fires while the
+   * server waits leaves the server-side `get` running, and the item it takes is lost.
+   */
   async get(options?: QueueWaitOptions): Promise<T> {
     return (await this.call('get', [], queueArgs(options), options?.signal ? { signal: options.signal } : undefined)) as T;
   }
@@ -542,10 +559,16 @@ export interface AcquireOptions extends CallOptions {
   blocking?: boolean;
 }
 
+/** A late reply to an abandoned `acquire`: if the server did take the lock, give it back. */
+const releaseIfAcquired: LateReplyHandler = (reply) => (reply.kind === RETURN && reply.value === true ? { method: 'release', args: [] } : undefined);
+
 /**
  * Proxy of `Lock`, `RLock`, `Semaphore`, `BoundedSemaphore` (AcquirerProxy). **`release()` releases
  * the lock** as in Python; drop the proxy's reference with `dispose()` / `await using`. RLock
  * proxies use a connection of their own, so acquire and release come from the same server thread.
+ * An `acquire({ signal })` aborted while the server waits leaves the lock free: the server-side
+ * acquire cannot be cancelled, so its connection stays open until it returns, and a lock it then
+ * took is released at once on that same connection.
  * @example
  * ```ts
  * const lock = await m.Lock();
@@ -559,13 +582,17 @@ export interface AcquireOptions extends CallOptions {
  * ```
  */
 export class AcquirerProxy extends Proxy {
-  /** `acquire(blocking, timeout)`; resolves true once acquired, false on timeout or a failed non-blocking try. */
+  /**
+   * `acquire(blocking, timeout)`; resolves true once acquired, false on timeout or a failed
+   * non-blocking try. Aborted through `signal`, it rejects with `AbortError` and the lock is given
+   * back if the server takes it afterwards (see the class notes).
+   */
   async acquire(opts: AcquireOptions = {}): Promise<boolean> {
     // Positional, as Python 2's C locks take no keywords (and no timeout at all).
     const args: unknown[] = [];
     if (opts.timeout !== undefined) args.push(opts.blocking ?? true, seconds(opts.timeout) ?? -1);
     else if (opts.blocking !== undefined) args.push(opts.blocking);
-    return Boolean(await this.call('acquire', args, undefined, opts.signal ? { signal: opts.signal } : undefined));
+    return Boolean(await this.callUndoable('acquire', args, opts.signal ? { signal: opts.signal } : undefined, releaseIfAcquired));
   }
   /** Release the lock (not the proxy; see `dispose()`). */
   override async release(options?: CallOptions): Promise<void> {
@@ -584,7 +611,11 @@ export class AcquirerProxy extends Proxy {
  * ```
  */
 export class ConditionProxy extends AcquirerProxy {
-  /** `wait(timeout)`; resolves false on timeout. */
+  /**
+   * `wait(timeout)`; resolves false on timeout. Aborting it through `signal` closes this proxy's
+   * connection, while the server thread keeps waiting and then takes the lock back, as
+   * `Condition.wait` does: that lock is then held by a thread nobody can reach. Prefer `timeout`.
+   */
   async wait(opts: CallOptions = {}): Promise<boolean> {
     return Boolean(await this.call('wait', [seconds(opts.timeout)], undefined, opts.signal ? { signal: opts.signal } : undefined));
   }
@@ -635,7 +666,11 @@ export class EventProxy extends Proxy {
  * ```
  */
 export class BarrierProxy extends Proxy {
-  /** Wait for the other parties; resolves with this party's index. */
+  /**
+   * Wait for the other parties; resolves with this party's index. `timeout` is applied by the
+   * server (`BrokenBarrierError` on expiry). Aborting through `signal` only stops waiting here:
+   * the server-side `wait` goes on and still counts as a party.
+   */
   async wait(opts: CallOptions = {}): Promise<number> {
     return Number(await this.call('wait', [seconds(opts.timeout)], undefined, opts.signal ? { signal: opts.signal } : undefined));
   }
@@ -824,6 +859,38 @@ export const PROXY_TYPES: Readonly<Record<string, ProxyClass>> = {
   Pool: PoolProxy,
   AsyncResult: AsyncResultProxy,
 };
+
+/**
+ * Python proxy class (in `multiprocessing.managers`) of each typed proxy class: sent in
+ * `RebuildProxy` when such a proxy is pickled into a value. `QueueProxy`, `AsyncResultProxy` and
+ * `SetProxy` (a 3.14+ class) have none: `AutoProxy`, or the class the server uses for the typeid.
+ */
+const PYTHON_PROXY_CLASSES = new Map<ProxyClass, string>([
+  [DictProxy, 'DictProxy'],
+  [ListProxy, 'ListProxy'],
+  [NamespaceProxy, 'NamespaceProxy'],
+  [ValueProxy, 'ValueProxy'],
+  [ArrayProxy, 'ArrayProxy'],
+  [AcquirerProxy, 'AcquirerProxy'],
+  [ConditionProxy, 'ConditionProxy'],
+  [EventProxy, 'EventProxy'],
+  [BarrierProxy, 'BarrierProxy'],
+  [IteratorProxy, 'IteratorProxy'],
+  [PoolProxy, 'PoolProxy'],
+]);
+
+/**
+ * The Python proxy class matching `proxy`'s JS class (or the nearest typed class it extends),
+ * e.g. `'DictProxy'` for a {@link DictProxy}; undefined for a plain {@link Proxy}.
+ * @internal
+ */
+export function pythonProxyClass(proxy: Proxy): string | undefined {
+  for (let c: unknown = proxy.constructor; c !== Proxy && typeof c === 'function'; c = Object.getPrototypeOf(c)) {
+    const name = PYTHON_PROXY_CLASSES.get(c as ProxyClass);
+    if (name !== undefined) return name;
+  }
+  return undefined;
+}
 
 /**
  * Typeids whose proxies get a connection of their own (the lock owner is a server thread).

@@ -5,10 +5,10 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuthenticationError, EOFError, ProtocolError, TimeoutError } from '../../src/index.js';
-import { AcquirerProxy, type ManagerClient, PoolProxy, Proxy, QueueProxy, RemoteError, connectManager, pyFunction } from '../../src/managers/index.js';
+import { AbortError, AuthenticationError, ConnectionClosedError, EOFError, ProtocolError, TimeoutError, connect } from '../../src/index.js';
+import { AcquirerProxy, type ManagerClient, PoolProxy, Proxy, QueueProxy, RemoteError, connectManager, managerCodec, pyFunction } from '../../src/managers/index.js';
 import { PyGlobal } from '../../src/pickle/index.js';
-import { ChannelPool, DEFAULT_MAX_CONNECTIONS } from '../../src/managers/pool.js';
+import { Channel, ChannelPool, DEFAULT_MAX_CONNECTIONS, Gate, type LateReplyHandler } from '../../src/managers/pool.js';
 import { FAKE_KEY, FakeManager } from './fake-server.js';
 
 let fake: FakeManager;
@@ -114,6 +114,106 @@ describe('connection discipline', () => {
     expect(await pool.use(async () => 2)).toBe(2);
     expect(opened).toBe(1);
     expect(DEFAULT_MAX_CONNECTIONS).toBe(16);
+  });
+});
+
+describe('cancellation, close() and connection setup', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const sent = (method: string): number => fake.stats.requests.filter((r) => r[1] === method).length;
+
+  /** An object-call channel of its own on the fake server. */
+  async function channel(): Promise<Channel> {
+    const ch = new Channel(await connect(fake.address, { authkey: FAKE_KEY }), managerCodec('pickle'));
+    await ch.request(null, 'accept_connection', ['test'], {}, undefined);
+    return ch;
+  }
+
+  it('a call whose signal fired or whose time ran out is never sent', async () => {
+    const d = await m.create('dict');
+    await expect(d.call('__setitem__', ['a', 1], undefined, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    await expect(d.call('__setitem__', ['b', 1], undefined, { timeout: 0 })).rejects.toBeInstanceOf(TimeoutError);
+    await sleep(100);
+    expect(sent('__setitem__')).toBe(0);
+    expect(m.openConnections).toBe(0);
+  });
+
+  it('a call handed a connection after its signal fired is never sent', async () => {
+    const m1 = await connectManager(fake.address, { authkey: FAKE_KEY, maxConnections: 1 });
+    try {
+      const d = await m1.create('dict');
+      const ac = new AbortController();
+      // The second call waits for the only connection. The first one times out, which drops its
+      // connection and wakes the second to open a new one; the signal fires while it opens.
+      const first = d.call('hang', [], undefined, { timeout: 50 }).catch(() => ac.abort());
+      const second = d.call('__setitem__', ['late', 1], undefined, { signal: ac.signal });
+      await first;
+      await expect(second).rejects.toBeInstanceOf(AbortError);
+      await sleep(100); // time for a request sent anyway to reach the server
+      expect(sent('__setitem__')).toBe(0);
+      expect(await d.call('sleep', [1])).toBe(1); // the connection is still in step
+    } finally {
+      await m1.close({ timeout: 500 });
+    }
+  });
+
+  it('close() destroys busy connections: their calls reject with ConnectionClosedError', async () => {
+    const d = await m.create('dict');
+    const hanging = d.call('hang').catch((e: unknown) => e);
+    await sleep(50);
+    expect(m.openConnections).toBe(1);
+    await m.close({ timeout: 500 });
+    expect(await hanging).toBeInstanceOf(ConnectionClosedError);
+    expect(m.openConnections).toBe(0);
+    expect(fake.live).toBe(0);
+  });
+
+  it('a request queued on a busy channel honours its own deadline and is not sent after it', async () => {
+    const d = await m.create('dict');
+    const ch = await channel();
+    const busy = ch.request(d.id, 'sleep', [200], {}, undefined);
+    const t0 = Date.now();
+    await expect(ch.request(d.id, '__setitem__', ['x', 1], {}, { timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(Date.now() - t0).toBeLessThan(150);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 20);
+    await expect(ch.request(d.id, '__setitem__', ['y', 1], {}, { signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+    expect((await busy).value).toBe(200);
+    await sleep(100);
+    expect(sent('__setitem__')).toBe(0);
+    expect(ch.usable).toBe(true);
+    ch.close();
+  });
+
+  it('an abandoned call with a late-reply handler keeps its channel and answers the late reply', async () => {
+    const d = await m.create('dict');
+    const ch = await channel();
+    const late: LateReplyHandler = (reply) => (reply.kind === '#RETURN' ? { method: '__setitem__', args: ['late', reply.value] } : undefined);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    await expect(ch.request(d.id, 'sleep', [150], {}, { signal: ac.signal }, undefined, late)).rejects.toBeInstanceOf(AbortError);
+    expect(ch.lingering).toBeDefined();
+    // A request made meanwhile waits for the late reply and the follow-up, then runs in step.
+    const reply = await ch.request(d.id, '__getitem__', ['late'], {}, undefined);
+    expect(reply.value).toBe(150);
+    expect(ch.lingering).toBeUndefined();
+    expect(ch.usable).toBe(true);
+    ch.close();
+  });
+
+  it('a gate lets `size` holders in and queues the rest, each under its own deadline', async () => {
+    const gate = new Gate(2);
+    const a = await gate.enter();
+    const b = await gate.enter();
+    await expect(gate.enter({ timeout: 20 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(gate.enter({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    const c = gate.enter();
+    a();
+    a(); // leaving twice gives back one place only
+    const leaveC = await c;
+    expect(gate.inside).toBe(2);
+    b();
+    leaveC();
+    expect(gate.inside).toBe(0);
   });
 });
 

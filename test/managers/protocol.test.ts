@@ -80,7 +80,7 @@ describe('replies', () => {
     const ke = errorFromException(parseReply(codec.decode(hex('error_keyerror'))).value);
     expect(ke).toBeInstanceOf(RemoteError);
     expect([ke.type, ke.module, ke.args]).toEqual(['KeyError', 'builtins', ['zz']]);
-    expect(ke.message).toBe('KeyError: zz');
+    expect(ke.message).toBe("KeyError: 'zz'"); // KeyError.__str__ is the repr of its key
     const empty = errorFromException(parseReply(codec.decode(hex('error_empty'))).value);
     expect([empty.type, empty.module, empty.args]).toEqual(['Empty', '_queue', []]);
     const custom = errorFromException(parseReply(codec.decode(hex('error_custom'))).value);
