@@ -10,7 +10,7 @@
  * @module
  */
 import type { PyClassHook } from './loads.js';
-import { PyGlobal, PyObject, exceptionMessage, type Reducible, type Reduction, Tuple, pyReduce } from './model.js';
+import { PyGlobal, PyObject, exceptionMessage, type Reducible, type Reduction, Tuple, pyReduce, pySetState } from './model.js';
 import { pyKeyWith } from './py-key.js';
 
 /**
@@ -43,6 +43,11 @@ function enumObjectKey(o: object, key: (v: unknown) => string): string {
 /** Bounds of the JSON text {@link enumObjectKey} makes of an object value. */
 const MAX_JSON_VALUES = 100_000;
 const MAX_JSON_CHARS = 1 << 20;
+
+/** BUILD on an enum member: Python's enum pickles never carry state, and members are shared. */
+function refuseEnumState(): never {
+  throw new TypeError('an enum member takes no state');
+}
 
 /**
  * A declared Python class, to give to {@link pyClasses}: what {@link pyEnum} and
@@ -95,6 +100,10 @@ export class PyEnumMember implements Reducible {
     // CPython's Enum.__reduce_ex__: the class called with the value.
     return { module: this.enumClass.module, name: this.enumClass.name, args: [this.value] };
   }
+  /** Refuses BUILD state (members are shared and frozen; CPython never pickles state for them). */
+  [pySetState](): never {
+    refuseEnumState();
+  }
 }
 
 /**
@@ -117,7 +126,9 @@ export class PyEnumClass implements PyClassDeclaration {
     members: Readonly<Record<string, unknown>>,
   ) {
     for (const [n, v] of Object.entries(members)) {
-      const member = new PyEnumMember(this, n, v);
+      // Members are shared by every later decode: frozen, so that nothing (a hostile BUILD, a
+      // careless caller) changes a member's value for the rest of the process.
+      const member = Object.freeze(new PyEnumMember(this, n, v));
       this.#byName.set(n, member);
       // An alias (a second name for a value) resolves to the first member, as in Python.
       const key = enumValueKey(v);
@@ -130,6 +141,7 @@ export class PyEnumClass implements PyClassDeclaration {
         if (!member) throw new Error(`${exceptionMessage(args)} is not a valid ${this.name} (declared: ${[...this.#byName.keys()].join(', ')})`);
         return member;
       },
+      setState: refuseEnumState,
     };
   }
 

@@ -47,6 +47,9 @@ export interface DumpsOptions {
 const PYFLOAT_PROTO: unknown = PyFloat.prototype;
 const TUPLE_PROTO: unknown = Tuple.prototype;
 
+/** Marks a value hashable() is converting (a value that contains itself is left as it is). */
+const IN_PROGRESS: unique symbol = Symbol('in progress');
+
 /** Frame size target of CPython's pickler (`_FRAME_SIZE_TARGET`). */
 const FRAME_SIZE_TARGET = 64 * 1024;
 const FRAME_SIZE_MIN = 4;
@@ -64,21 +67,34 @@ class PathError extends Error {
   }
 }
 
+/**
+ * Add the path segment `s` to an error leaving a container. Anything other than a PicklingError
+ * (a getter, a Proxy trap or a hook that throws, a stack overflow) becomes one, with the original
+ * as its `cause`, at the innermost container it left; a PicklingError (from a `dumps` a hook ran)
+ * goes on as it is.
+ */
 function seg(e: unknown, s: string): never {
-  if (e instanceof PathError) {
-    e.segments.unshift(s);
-    throw e;
-  }
-  if (e instanceof RangeError) {
-    const pe = new PathError(`value too deep or too large: ${e.message}`, e);
-    pe.segments.unshift(s);
-    throw pe;
-  }
-  throw e;
+  if (e instanceof PicklingError) throw e;
+  const pe = e instanceof PathError ? e : new PathError(failureMessage(e), e);
+  pe.segments.unshift(s);
+  throw pe;
 }
 
-const keySeg = (k: unknown): string =>
-  typeof k === 'string' && /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
+/** The message of a PicklingError made from an error that is not one. */
+function failureMessage(e: unknown): string {
+  if (e instanceof RangeError) return `value too deep or too large: ${e.message}`;
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return typeof e === 'string' ? e : `${typeof e} thrown`;
+}
+
+/**
+ * The path segment of a dict key. An object key prints as `[<object>]`: String() of a DAG of arrays
+ * joins exponentially, and reading anything of a Proxy key could throw again.
+ */
+const keySeg = (k: unknown): string => {
+  if (typeof k === 'string') return /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  return `[${typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean' || k == null ? String(k) : `<${typeof k}>`}]`;
+};
 
 const utf8Write = (b: Buffer, s: string, off: number): number =>
   (b as unknown as { utf8Write(s: string, o: number, l?: number): number }).utf8Write(s, off);
@@ -103,8 +119,8 @@ export function dumps(value: unknown, options: DumpsOptions = {}): Buffer {
     return p.dump(value);
   } catch (e) {
     if (e instanceof PathError) throw new PicklingError(e.message, '$' + e.segments.join(''), { cause: e.causeErr });
-    if (e instanceof RangeError) throw new PicklingError(`value too deep or too large: ${e.message}`, '$', { cause: e });
-    throw e;
+    if (e instanceof PicklingError) throw e;
+    throw new PicklingError(failureMessage(e), '$', { cause: e });
   } finally {
     scratch.release(p.outBuffer());
     freeScratch = scratch;
@@ -421,7 +437,7 @@ class Pickler {
       if (custom) this.saveReduction(o, custom);
       else if (isReducible(o)) this.saveReduction(o, o[pyReduce]());
       else if (proto === Object.prototype || proto === null) this.saveObject(o as Record<string, unknown>);
-      else if (o instanceof Date) this.saveReduction(o, PyDatetime.fromDate(o)[pyReduce]());
+      else if (o instanceof Date) this.saveReduction(o, dateReduction(o));
       else if (ArrayBuffer.isView(o)) {
         // TypedArrays other than Uint8Array are 1-d NumPy arrays (numpy.ts); DataView stays bytes.
         const r = typedArrayReduction(o);
@@ -866,7 +882,7 @@ class Pickler {
       if (this.proto === 0) {
         for (let r = iter.next(); !r.done; r = iter.next()) {
           key = r.value[0];
-          this.save(key);
+          this.save(typeof key === 'object' && key !== null ? this.hashable(key) : key);
           this.save(r.value[1]);
           this.byte(OP.SETITEM);
         }
@@ -879,7 +895,7 @@ class Pickler {
           const r = iter.next();
           if (r.done) break;
           key = r.value[0];
-          this.save(key);
+          this.save(typeof key === 'object' && key !== null ? this.hashable(key) : key);
           this.save(r.value[1]);
           this.byte(OP.SETITEM);
         } else {
@@ -888,7 +904,7 @@ class Pickler {
             const r = iter.next();
             if (r.done) break;
             key = r.value[0];
-            this.save(key);
+            this.save(typeof key === 'object' && key !== null ? this.hashable(key) : key);
             this.save(r.value[1]);
           }
           this.byte(OP.SETITEMS);
@@ -905,14 +921,52 @@ class Pickler {
     }
   }
 
+  /** Memo of hashable(): the same array or set, wherever it is a key or member, is written as one tuple or frozenset. */
+  private hashables: Map<object, unknown> | undefined;
+
+  /**
+   * A dict key or set member in a form Python can hash: a list (a JS array that is not a Tuple)
+   * becomes a tuple and a set (not a FrozenSet) a frozenset, recursively through tuples and
+   * frozensets, so that `dumps(loads(p))` of a dict with tuple or frozenset keys in default mode
+   * (where they decode to arrays and Sets) is a pickle CPython loads. Tuples and FrozenSets that
+   * hold nothing to convert are kept as they are (exact mode writes the same bytes as before).
+   * A value that contains itself is left as it is.
+   */
+  private hashable(k: object): unknown {
+    if (!(Array.isArray(k) || k instanceof Set) || isReducible(k)) return k;
+    const memo = (this.hashables ??= new Map());
+    const hit = memo.get(k);
+    if (hit !== undefined) return hit === IN_PROGRESS ? k : hit;
+    memo.set(k, IN_PROGRESS);
+    const src = Array.isArray(k) ? (k as unknown[]) : [...k];
+    let changed = !(k instanceof Tuple || k instanceof FrozenSet);
+    const items = new Array<unknown>(src.length);
+    for (let i = 0; i < src.length; i++) {
+      const x = src[i];
+      const y = typeof x === 'object' && x !== null ? this.hashable(x) : x;
+      if (y !== x) changed = true;
+      items[i] = y;
+    }
+    const out = !changed ? k : Array.isArray(k) ? tupleOf(items) : new FrozenSet(items);
+    memo.set(k, out);
+    return out;
+  }
+
+  /** The members of a set, each as hashable() makes it. */
+  private hashableItems(s: Set<unknown>): unknown[] {
+    const out: unknown[] = [];
+    for (const x of s) out.push(typeof x === 'object' && x !== null ? this.hashable(x) : x);
+    return out;
+  }
+
   private saveSet(s: Set<unknown>): void {
     if (this.proto < 4) {
-      this.saveReduceRaw(['builtins', 'set'], [[...s]], 'reduce', s);
+      this.saveReduceRaw(['builtins', 'set'], [this.hashableItems(s)], 'reduce', s);
       return;
     }
     this.byte(OP.EMPTY_SET);
     this.objMemo.set(s, this.memoizeWrite());
-    const items = [...s];
+    const items = this.hashableItems(s);
     let i = 0;
     try {
       while (i < items.length) {
@@ -933,14 +987,14 @@ class Pickler {
 
   private saveFrozenSet(s: Set<unknown>): void {
     if (this.proto < 4) {
-      this.saveReduceRaw(['builtins', 'frozenset'], [[...s]], 'reduce', s);
+      this.saveReduceRaw(['builtins', 'frozenset'], [this.hashableItems(s)], 'reduce', s);
       return;
     }
     this.byte(OP.MARK);
     let i = 0;
     try {
       for (const x of s) {
-        this.save(x);
+        this.save(typeof x === 'object' && x !== null ? this.hashable(x) : x);
         i++;
       }
     } catch (e) {
@@ -1072,6 +1126,18 @@ class Pickler {
       seg(e, '<state>');
     }
   }
+}
+
+/**
+ * A JS `Date` as CPython's pickle of the naive `datetime.datetime` of its UTC wall clock. An
+ * invalid Date, or one outside Python's years 1–9999, has no such datetime: its 10 state bytes
+ * would be zeros or a wrapped year (a Date in year -5 loaded as year 65531).
+ */
+function dateReduction(d: Date): Reduction {
+  if (Number.isNaN(d.getTime())) throw new PathError('cannot pickle an invalid Date');
+  const y = d.getUTCFullYear();
+  if (y < 1 || y > 9999) throw new PathError(`cannot pickle a Date in year ${y}: Python's datetime takes years 1 to 9999`);
+  return PyDatetime.fromDate(d)[pyReduce]();
 }
 
 /** A {@link Tuple} copy of `items` (sized construction: push() on an Array subclass is slow in V8). */

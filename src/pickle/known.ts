@@ -28,6 +28,7 @@ import {
   PyUUID,
   Tuple,
 } from './model.js';
+import { chargeCopies } from './budget.js';
 import { NUMPY_GLOBALS, resolveNumpy } from './numpy.js';
 import { pyKey } from './py-key.js';
 
@@ -109,6 +110,7 @@ function intLike(x: unknown): number | bigint {
 
 function latin1(x: unknown): Buffer {
   if (typeof x !== 'string') throw new TypeError('expected str');
+  chargeCopies(x.length);
   for (let i = 0; i < x.length; i++) if (x.charCodeAt(i) > 255) throw new TypeError('not latin-1');
   return Buffer.from(x, 'latin1');
 }
@@ -116,16 +118,42 @@ function latin1(x: unknown): Buffer {
 /** A str argument; Python 2 str arrives as bytes when `encoding: 'bytes'` and is read as latin-1. */
 function text(x: unknown): string | undefined {
   if (typeof x === 'string') return x;
-  if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
+  if (x instanceof Uint8Array) {
+    chargeCopies(x.byteLength);
+    return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
+  }
   return undefined;
 }
 
+/**
+ * The number of items (or bytes) a handler is about to copy or walk out of `x`, charged to the
+ * copy budget of the running decode (budget.ts): handlers copy a value the pickle already holds,
+ * and a memoized one can be handed to them any number of times.
+ */
+function charge(x: string | { readonly length: number } | { readonly size: number }): void {
+  chargeCopies(typeof x === 'string' ? x.length : 'length' in x ? x.length : x.size);
+}
+
+/**
+ * The name of an encoding argument, or '' for anything that cannot be one. Never String(x): of a
+ * decoded tuple that joins it recursively, exponential in the depth of a DAG of shared tuples.
+ */
+function encodingName(x: unknown): string {
+  if (typeof x === 'string') return x.length <= 32 ? x : '';
+  return x instanceof Uint8Array && x.byteLength <= 32 ? (text(x) as string) : '';
+}
+
+/** The items of an iterable argument, charged to the copy budget: every caller copies them. */
 function items(x: unknown): unknown[] {
   if (x == null) return [];
-  if (Array.isArray(x)) return x;
-  if (x instanceof Set) return [...x];
-  if (x instanceof Uint8Array) return [...x];
-  if (typeof x === 'string') return [...x];
+  if (Array.isArray(x)) {
+    charge(x);
+    return x;
+  }
+  if (x instanceof Set || x instanceof Uint8Array || typeof x === 'string') {
+    charge(x);
+    return [...x];
+  }
   throw new TypeError('expected an iterable');
 }
 
@@ -135,9 +163,18 @@ function items(x: unknown): unknown[] {
  * Not `Object.entries` of any object: over a Buffer that made one entry per byte.
  */
 function entries(x: unknown): Array<[unknown, unknown]> | undefined {
-  if (x instanceof Map) return [...x];
-  if (isPlainObject(x)) return Object.entries(x);
-  if (!Array.isArray(x) || !x.every((p) => Array.isArray(p) && p.length === 2)) return undefined;
+  if (x instanceof Map) {
+    charge(x);
+    return [...x];
+  }
+  if (isPlainObject(x)) {
+    const e = Object.entries(x);
+    charge(e);
+    return e;
+  }
+  if (!Array.isArray(x)) return undefined;
+  charge(x);
+  if (!x.every((p) => Array.isArray(p) && p.length === 2)) return undefined;
   return x.map((p) => [(p as unknown[])[0], (p as unknown[])[1]]);
 }
 
@@ -147,6 +184,7 @@ function entries(x: unknown): Array<[unknown, unknown]> | undefined {
  * byte values, as Python iterates them; undefined for other arguments (a placeholder then).
  */
 function counts(x: unknown): Array<[unknown, number]> | undefined {
+  if (x instanceof Uint8Array || typeof x === 'string' || Array.isArray(x) || x instanceof Set) charge(x);
   if (x instanceof Uint8Array) {
     // Byte values: a table, in first-seen order (pyKey per byte is ~10× slower).
     const n = new Float64Array(256);
@@ -180,11 +218,13 @@ const reg = (names: string[], h: Handler): void => {
  * placeholders, …) gives undefined and the reduction stays a placeholder.
  */
 function iterableItems(x: unknown): unknown[] | undefined {
-  if (Array.isArray(x)) return Array.from(x);
-  if (x instanceof Set) return Array.from(x);
-  if (x instanceof Map) return Array.from(x.keys());
-  if (isPlainObject(x)) return Object.keys(x);
-  return undefined;
+  let out: unknown[];
+  if (Array.isArray(x) || x instanceof Set) out = Array.from(x);
+  else if (x instanceof Map) out = Array.from(x.keys());
+  else if (isPlainObject(x)) out = Object.keys(x);
+  else return undefined;
+  charge(out);
+  return out;
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -224,9 +264,9 @@ reg(['builtins.dict'], (a, kind, exact) => {
   if (kind !== 'reduce' || a.length > 1) return undefined;
   if (a.length === 0) return newDict([], exact);
   const x = a[0];
-  if (x instanceof Map) return newDict(Array.from(x), exact);
-  if (isPlainObject(x)) return newDict(Object.entries(x), exact);
+  if (x instanceof Map || isPlainObject(x)) return newDict(entries(x) as Array<[unknown, unknown]>, exact);
   if (!Array.isArray(x)) return undefined;
+  charge(x);
   const pairs: Array<readonly [unknown, unknown]> = [];
   for (const p of x) {
     // dict(iterable): every item a 2-item list or tuple.
@@ -242,19 +282,23 @@ reg(['builtins.bytearray'], (a, _k, exact) => {
   if (a.length === 0) b = Buffer.alloc(0);
   else if (a[0] instanceof Uint8Array) b = a[0];
   else if (typeof a[0] === 'string' && a.length >= 2) b = latin1(a[0]);
-  else if (Array.isArray(a[0])) b = Buffer.from(a[0].map((v) => num(v)));
+  else if (Array.isArray(a[0])) b = Buffer.from(items(a[0]).map((v) => num(v)));
   else return undefined;
+  charge(b);
   return exact ? ByteArray.fromBytes(b) : Buffer.from(b);
 });
 reg(['builtins.bytes'], (a) => {
   if (a.length === 0) return Buffer.alloc(0);
-  if (a[0] instanceof Uint8Array) return Buffer.from(a[0]);
-  if (Array.isArray(a[0])) return Buffer.from(a[0].map((v) => num(v)));
-  if (typeof a[0] === 'string' && a.length >= 2 && /^latin-?1$/i.test(String(a[1]))) return latin1(a[0]);
+  if (a[0] instanceof Uint8Array) {
+    charge(a[0]);
+    return Buffer.from(a[0]);
+  }
+  if (Array.isArray(a[0])) return Buffer.from(items(a[0]).map((v) => num(v)));
+  if (typeof a[0] === 'string' && a.length >= 2 && /^latin-?1$/i.test(encodingName(a[1]))) return latin1(a[0]);
   return undefined;
 });
 reg(['_codecs.encode', 'codecs.encode'], (a) => {
-  if (a.length === 2 && typeof a[0] === 'string' && /^(latin-?1|iso-?8859-?1)$/i.test(String(a[1]))) return latin1(a[0]);
+  if (a.length === 2 && typeof a[0] === 'string' && /^(latin-?1|iso-?8859-?1)$/i.test(encodingName(a[1]))) return latin1(a[0]);
   return undefined;
 });
 reg(['builtins.complex'], (a) => new PyComplex(a.length > 0 ? num(a[0]) : 0, a.length > 1 ? num(a[1]) : 0));
@@ -291,7 +335,9 @@ reg(['fractions.Fraction'], (a) => {
   if (a.length === 2 && (typeof a[0] === 'number' || typeof a[0] === 'bigint') && (typeof a[1] === 'number' || typeof a[1] === 'bigint'))
     return new PyFraction(BigInt(a[0]), BigInt(a[1]));
   const s = a.length === 1 ? text(a[0]) : undefined;
-  return s === undefined ? undefined : PyFraction.parse(s);
+  if (s === undefined) return undefined;
+  charge(s);
+  return PyFraction.parse(s);
 });
 reg(['copyreg._reconstructor'], (a, _k, exact) => {
   // copyreg._reconstructor(cls, object, None) is object.__new__(cls): a known class gets its model.

@@ -10,7 +10,8 @@ import { ByteArray, FrozenSet, PyFloat, PyGlobal, PyObject, PyPersistentId, Tupl
 import { arrayPayload, takesArrayView } from './numpy.js';
 import { OP, OPCODE_BY_CODE } from './opcodes.js';
 import { readFloat64BE } from './float64.js';
-import { decodeLong, decodeUtf8Surrogatepass, escapeDecode, normalizeInt, rawUnicodeEscapeDecode } from './text.js';
+import { chargeCopies, withCopyBudget } from './budget.js';
+import { decodeLong, decodeUtf8Surrogatepass, escapeDecode, normalizeInt, parseFloatText, rawUnicodeEscapeDecode } from './text.js';
 
 /**
  * A user mapping of one Python class to JS (see {@link LoadsOptions.findClass}).
@@ -86,6 +87,13 @@ export interface LoadsOptions extends LoadsLimits {
    */
   copyBytes?: boolean;
 }
+
+/**
+ * Work allowed, per input byte (plus a base), for resolving promoted dicts in what hooks receive
+ * when such a dict may still be referenced from inside decoded values (see Unpickler.promote()).
+ */
+const HOOK_WALK_PER_BYTE = 16;
+const HOOK_WALK_BASE = 1 << 20;
 
 /**
  * Size from which a `bytes` is a view on the input instead of a copy (64 KiB: CPython writes
@@ -250,8 +258,28 @@ class Unpickler {
   private memoSparse: Map<number, unknown> | undefined;
   /** Entries in the memo (dense and sparse). */
   private memoCount = 0;
-  /** Memo indexes of plain-object dicts, so that a dict turned into a Map is replaced there too. */
-  private dictMemo: Map<object, number[]> | undefined;
+  /**
+   * Dicts turned into Maps (default mode, when a key that is not a str arrived): the plain object
+   * → its Map. See promote() for where the old object can still be referenced and how each such
+   * reference is replaced.
+   */
+  private promoted: Map<object, Map<unknown, unknown>> | undefined;
+  /** Plain-object dicts fetched from the memo or duplicated with DUP: they may be referenced from several places. */
+  private sharedDicts: Set<object> | undefined;
+  /**
+   * A dict in `sharedDicts` was promoted: some list, tuple, dict, set or placeholder may still hold
+   * the plain object, so values are resolved before anything observes them (see promote()).
+   */
+  private staleRisk = false;
+  /** Work left for resolving promoted dicts in values given to hooks (see resolveForHook()). */
+  private hookWalkLeft: number;
+  /**
+   * Objects that hooks made (findClass's `create`, `persistentLoad`) → the hook when it has a
+   * `setState`. BUILD may apply state only to these, to placeholders and to models that take state.
+   */
+  private userObjects: Map<object, PyClassHook | undefined> | undefined;
+  /** Unused slots reserved by lists being filled (`growing`), all together; see reserveList(). */
+  private slack = 0;
   private buffers: Iterator<Uint8Array> | undefined;
   private readonly copyBytes: boolean;
   /** End of the last payload returned as a view (an inPlace array move must stay after it). */
@@ -271,6 +299,7 @@ class Unpickler {
     this.maxIntBytes = opts.maxIntBytes ?? DEFAULT_LIMITS.maxIntBytes;
     this.buffers = opts.buffers ? opts.buffers[Symbol.iterator]() : undefined;
     this.copyBytes = opts.copyBytes === true;
+    this.hookWalkLeft = HOOK_WALK_PER_BYTE * this.end + HOOK_WALK_BASE;
   }
 
   /** A DataView of the input, made when a rare opcode first needs one. */
@@ -391,13 +420,6 @@ class Unpickler {
       if (!sparse.has(idx) && ++this.memoCount > this.maxMemo) throw new Error('memo exceeds the maxMemo limit');
       sparse.set(idx, v);
     }
-    // Once a dict has been promoted to a Map, keep an index of where plain-object dicts sit in
-    // the memo so later promotions replace them there too (see promote()).
-    if (this.dictMemo && isPlainDict(v)) {
-      const l = this.dictMemo.get(v);
-      if (l) l.push(idx);
-      else this.dictMemo.set(v, [idx]);
-    }
   }
 
   /** Append at index denseLen (the caller counted the entry). */
@@ -432,8 +454,23 @@ class Unpickler {
   private memoFetch(idx: number): unknown {
     const v = idx < this.denseLen && idx < MEMO_CHUNK ? this.memoHead[idx] : undefined;
     if (v === undefined) return this.memoGet(idx);
-    if (typeof v === 'string' && v.length > 1 && internedAt[idx] !== this.internGen) return this.internHead(idx, v);
+    if (typeof v === 'string') {
+      if (v.length > 1 && internedAt[idx] !== this.internGen) return this.internHead(idx, v);
+      return v;
+    }
+    if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === OBJ_PROTO) return this.sharedDict(v);
     return v;
+  }
+
+  /**
+   * A plain-object dict pushed a second time (GET, DUP): its Map if it was promoted since it was
+   * memoized (the memo is never rewritten), else the dict, now known to be referenced twice.
+   */
+  private sharedDict(d: object): object {
+    const m = this.promoted?.get(d);
+    if (m !== undefined) return m;
+    (this.sharedDicts ??= new Set()).add(d);
+    return d;
   }
 
   private internHead(i: number, v: string): string {
@@ -446,7 +483,7 @@ class Unpickler {
   private memoGet(idx: number): unknown {
     const v = idx < this.denseLen ? (this.memo[Math.floor(idx / MEMO_CHUNK)] as unknown[])[idx % MEMO_CHUNK] : this.memoSparse?.get(idx);
     if (v === undefined) throw new Error(`memo key ${idx} missing`);
-    return v;
+    return isPlainDict(v) ? this.sharedDict(v) : v;
   }
 
   private tuple(items: unknown[]): unknown {
@@ -493,41 +530,131 @@ class Unpickler {
     return this.exact ? new Map() : {};
   }
 
-  /** Replace a plain-object dict by a Map (a non-string key arrived) everywhere it is referenced. */
-  private promote(o: Record<string, unknown>, stack: unknown[]): Map<unknown, unknown> {
+  /**
+   * Turn the plain-object dict `o` (at `stack[at]`, the target of a SETITEM(S)) into a Map: a key
+   * that is not a str arrived. Nothing is scanned here (scanning the stack and memo at every
+   * promotion made N promotions under a deep stack quadratic). Instead:
+   * - the target slot gets the Map, and the memo, never rewritten, answers a GET of the old dict
+   *   with its Map (sharedDict()), so a memo slot that a PUT has since reassigned stays as it is;
+   * - a dict that was never pushed a second time (GET, DUP) has no other reference: nothing was
+   *   built from it yet. That is every dict CPython writes, except one reachable from its own items
+   *   (`d = {}; d['a'] = [d]; d[1] = 2`);
+   * - otherwise (`staleRisk`) lists, tuples, dicts, sets or placeholders may still hold the plain
+   *   object. Each is fixed before anything can observe it: the value returned at STOP by one walk
+   *   over it (fixPromoted(), linear), what the builtins handlers and BUILD read by looking it up
+   *   (resolve()), and what a hook receives by a walk over that (resolveForHook()).
+   */
+  private promote(o: Record<string, unknown>, stack: unknown[], at: number): Map<unknown, unknown> {
     const m = new Map<unknown, unknown>(Object.entries(o));
-    for (let i = 0; i < stack.length; i++) if (stack[i] === o) stack[i] = m;
-    if (!this.dictMemo) {
-      // First promotion: index the memoized plain-object dicts with one scan of the memo (linear),
-      // then memoPut keeps the index up to date, so promotions stay linear overall.
-      const index = new Map<object, number[]>();
-      const add = (i: number, v: unknown): void => {
-        if (isPlainDict(v)) {
-          const l = index.get(v);
-          if (l) l.push(i);
-          else index.set(v, [i]);
-        }
-      };
-      // Every dense slot holds an entry, and sparse entries are walked by key: linear in memoCount.
-      for (let c = 0; c < this.memo.length; c++) {
-        const chunk = this.memo[c] as unknown[];
-        for (let k = 0; k < chunk.length; k++) add(c * MEMO_CHUNK + k, chunk[k]);
-      }
-      if (this.memoSparse) for (const [i, v] of this.memoSparse) add(i, v);
-      this.dictMemo = index;
-    }
-    const idxs = this.dictMemo.get(o);
-    if (idxs) {
-      for (const i of idxs) this.memoSet(i, m);
-      this.dictMemo?.delete(o);
-      this.dictMemo?.set(m, idxs);
-    }
+    (this.promoted ??= new Map()).set(o, m);
+    if (this.sharedDicts?.has(o)) this.staleRisk = true;
+    stack[at] = m;
     return m;
+  }
+
+  /** `v`, or the Map that replaced it when it is a promoted dict. */
+  private resolve(v: unknown): unknown {
+    return this.promoted !== undefined && typeof v === 'object' && v !== null ? (this.promoted.get(v) ?? v) : v;
+  }
+
+  /**
+   * `v` as a hook may see it: when some promoted dict may still be referenced from inside
+   * decoded values, a walk over `v` replaces it there (in place: the values are the decoder's).
+   * The walks are charged to `hookWalkLeft`: hooks that receive the same large values again and
+   * again would otherwise make decoding quadratic.
+   */
+  private resolveForHook(v: unknown): unknown {
+    if (!this.staleRisk) return this.resolve(v);
+    return this.fixPromoted(v, true);
+  }
+
+  /**
+   * Replace every promoted dict reachable from `root` by its Map, in place, and return `root`'s
+   * replacement. Arrays, plain objects, Maps and Sets are entered wherever they are; other
+   * objects (placeholders, models) only when the decoder made them, never those a hook made
+   * (their fields are theirs). Each object is visited once: linear in what is reachable.
+   */
+  private fixPromoted(root: unknown, charged: boolean): unknown {
+    const promoted = this.promoted as Map<object, Map<unknown, unknown>>;
+    const users = this.userObjects;
+    const seen = new Set<object>();
+    const todo: object[] = [];
+    const visit = (v: unknown): unknown => {
+      if (typeof v !== 'object' || v === null) return v;
+      const r = promoted.get(v) ?? v;
+      if (!seen.has(r)) {
+        seen.add(r);
+        todo.push(r);
+      }
+      return r;
+    };
+    const out = visit(root);
+    while (todo.length > 0) {
+      const o = todo.pop() as object;
+      let n = 1;
+      if (Array.isArray(o)) {
+        n += o.length;
+        for (let i = 0; i < o.length; i++) {
+          const x: unknown = o[i];
+          if (typeof x === 'object' && x !== null) {
+            const y = visit(x);
+            if (y !== x) o[i] = y;
+          }
+        }
+      } else if (o instanceof Map) {
+        n += o.size;
+        let rekey = false;
+        for (const [k, x] of o) {
+          if (visit(k) !== k) rekey = true;
+          if (typeof x === 'object' && x !== null) {
+            const y = visit(x);
+            if (y !== x) o.set(k, y);
+          }
+        }
+        if (rekey) {
+          // A promoted dict as a key (never from Python: dicts are unhashable): rebuild in order.
+          const entries = [...o];
+          o.clear();
+          for (const [k, x] of entries) o.set(visit(k), x);
+        }
+      } else if (o instanceof Set) {
+        n += o.size;
+        let change = false;
+        for (const x of o) if (visit(x) !== x) change = true;
+        if (change) {
+          const xs = [...o];
+          o.clear();
+          for (const x of xs) o.add(visit(x));
+        }
+      } else if (!ArrayBuffer.isView(o) && (isPlainDict(o) || users === undefined || !users.has(o)) && !Object.isFrozen(o)) {
+        const rec = o as Record<string, unknown>;
+        const keys = Object.keys(rec);
+        n += keys.length;
+        for (const k of keys) {
+          const x = rec[k];
+          if (typeof x === 'object' && x !== null) {
+            const y = visit(x);
+            if (y !== x) setKey(rec, k, y);
+          }
+        }
+      }
+      if (charged && (this.hookWalkLeft -= n) < 0) {
+        throw new Error(
+          `resolving dicts with non-str keys in values given to hooks took more than ${HOOK_WALK_PER_BYTE} steps per input byte (decode with exact: true, where dicts are Maps from the start)`,
+        );
+      }
+    }
+    return out;
   }
 
   private setItems(stack: unknown[], target: unknown, from: number, targetIndex: number): void {
     const n = stack.length;
     if ((n - from) % 2 !== 0) throw new Error('odd number of items for SETITEMS');
+    if (this.promoted !== undefined) {
+      // The plain object of a promoted dict, pushed before its promotion: set into its Map.
+      const m = this.promoted.get(target as object);
+      if (m !== undefined) stack[targetIndex] = target = m;
+    }
     if (target instanceof Map) {
       for (let i = from; i < n; i += 2) target.set(stack[i], stack[i + 1]);
     } else if (isPlainDict(target)) {
@@ -546,8 +673,7 @@ class Unpickler {
         setKey(target, k, stack[i + 1]);
       }
       if (i < n) {
-        const m = this.promote(target, stack);
-        stack[targetIndex] = m;
+        const m = this.promote(target, stack, targetIndex);
         for (; i < n; i += 2) m.set(stack[i], stack[i + 1]);
       }
     } else if (target instanceof PyObject) {
@@ -596,7 +722,8 @@ class Unpickler {
     if (p >= end || buf[p] !== 0x65 || (gl === undefined && c < 512)) return -1;
     let len = gl ?? target.length;
     const need = len + c;
-    if (need > target.length) target.length = listCapacity(len, need, c, p + 1 - pos, end - p - 1, 64);
+    const before = target.length - len;
+    if (need > target.length) target.length = this.reserveList(need, listCapacity(len, need, c, p + 1 - pos, end - p - 1, 64), before, end - p - 1);
     for (let q = pos; q < p; ) {
       const op = buf[q];
       if (op === 0x4b) {
@@ -610,8 +737,20 @@ class Unpickler {
         q += 5;
       }
     }
+    this.slack += target.length - len - before;
     (this.growing ??= new Map()).set(target, len);
     return p + 1;
+  }
+
+  /**
+   * The capacity to give a list that needs `need` slots and asks for `cap` (listCapacity()),
+   * when its unused slots are `before` now and `rest` input bytes are left. Every later item takes
+   * at least one byte of input, so unused slots beyond `rest`, counted over all the lists being
+   * filled, can never be used: without this bound K lists of two 512-item batches each reserved
+   * 64× their length (a 4 MB input took 1 GiB).
+   */
+  private reserveList(need: number, cap: number, before: number, rest: number): number {
+    return Math.min(cap, need + Math.max(0, rest - (this.slack - before)));
   }
 
   /** Lists whose capacity is ahead of their length while they are being filled: list → real length. */
@@ -625,66 +764,133 @@ class Unpickler {
     for (const [list, len] of this.growing) list.length = len;
     this.growing.clear();
     this.appendsAt?.clear();
+    this.slack = 0;
   }
 
+  /**
+   * REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ. The argument tuple is not copied for placeholders and
+   * the builtins handlers (a decoded tuple never changes; `K × (GET GET REDUCE)` of one big
+   * memoized tuple used to copy it K times); a hook gets a copy of its own, charged to the copy budget.
+   */
   private construct(callable: unknown, args: unknown, kind: ConstructKind, kwargs?: unknown): unknown {
     this.settle();
-    const argv = Array.isArray(args) ? Array.from(args) : undefined;
-    if (argv === undefined) throw new Error(`${kind} arguments must be a tuple`);
+    if (!Array.isArray(args)) throw new Error(`${kind} arguments must be a tuple`);
+    const argv: unknown[] = args;
+    if (this.promoted !== undefined) for (let i = 0; i < argv.length; i++) argv[i] = this.resolve(argv[i]);
     let kw: Map<string, unknown> | undefined;
     if (kwargs !== undefined) {
-      if (kwargs instanceof Map) kw = kwargs as Map<string, unknown>;
-      else if (isPlainDict(kwargs)) kw = new Map(Object.entries(kwargs));
-      else throw new Error('NEWOBJ_EX kwargs must be a dict');
+      const k = this.resolve(kwargs);
+      if (k instanceof Map) kw = k as Map<string, unknown>;
+      else if (isPlainDict(k)) {
+        const e = Object.entries(k);
+        chargeCopies(e.length);
+        kw = new Map(e);
+      } else throw new Error('NEWOBJ_EX kwargs must be a dict');
       if (kw.size === 0) kw = undefined;
     }
     if (callable instanceof PyGlobal) {
+      const findClass = this.opts.findClass;
       // Protocols 0–1 write instances of classes without __reduce__ as
       // copyreg._reconstructor(cls, base, state): offer the class itself to findClass.
       const inner = argv[0];
-      if (this.opts.findClass && callable.module === 'copyreg' && callable.name === '_reconstructor' && argv.length === 3 && inner instanceof PyGlobal) {
-        const hook = this.opts.findClass(inner.module, inner.name);
+      if (findClass && callable.module === 'copyreg' && callable.name === '_reconstructor' && argv.length === 3 && inner instanceof PyGlobal) {
+        const hook = findClass(inner.module, inner.name);
         if (hook) {
           const state = argv[2];
-          const obj = hook.create(Array.isArray(state) ? Array.from(state) : state == null ? [] : [state], { via: kind, kwargs: kw });
-          if (hook.setState && typeof obj === 'object' && obj !== null) hooked.set(obj, hook);
-          return obj;
+          return this.hookCreate(hook, Array.isArray(state) ? state : state == null ? [] : [state], kind, kw);
         }
       }
-      const hook = this.opts.findClass?.(callable.module, callable.name);
-      if (hook) {
-        const obj = hook.create(argv, { via: kind, kwargs: kw });
-        if (hook.setState && typeof obj === 'object' && obj !== null) hooked.set(obj, hook);
-        return obj;
-      }
+      const hook = findClass?.(callable.module, callable.name);
+      if (hook) return this.hookCreate(hook, argv, kind, kw);
       const known = resolveConstruct(callable.module, callable.name, kind, argv, kw, this.exact);
-      if (known !== undefined) return known;
+      if (known !== undefined) return this.made(known);
     }
     return new PyObject(callable, argv, kind, kw);
   }
 
-  private build(obj: unknown, state: unknown): void {
+  /** `hook.create` with a copy of the arguments (resolved, see resolveForHook()); the result is remembered as the hook's. */
+  private hookCreate(hook: PyClassHook, args: readonly unknown[], kind: ConstructKind, kw: Map<string, unknown> | undefined): unknown {
+    chargeCopies(args.length);
+    const copy = this.resolveForHook(Array.from(args)) as unknown[];
+    const obj = hook.create(copy, { via: kind, kwargs: kw === undefined ? undefined : (this.resolveForHook(kw) as Map<string, unknown>) });
+    if (typeof obj === 'object' && obj !== null) (this.userObjects ??= new Map()).set(obj, hook.setState ? hook : undefined);
+    return this.made(obj);
+  }
+
+  /**
+   * The result of a handler or hook: a plain-object dict there may be one of its arguments (a
+   * NumPy object scalar returns its value; a hook may return anything), so it may be referenced
+   * elsewhere too: noted as shared, like a dict fetched from the memo (see promote()).
+   */
+  private made(v: unknown): unknown {
+    if (isPlainDict(v)) (this.sharedDicts ??= new Set()).add(v);
+    return v;
+  }
+
+  /** `persistentLoad(pid)` (resolved as for a hook), or a {@link PyPersistentId}. */
+  private persistent(pid: unknown): unknown {
+    const load = this.opts.persistentLoad;
+    if (!load) return new PyPersistentId(this.resolve(pid));
+    const obj = load(this.resolveForHook(pid));
+    if (typeof obj === 'object' && obj !== null && !(this.userObjects?.has(obj) ?? false)) (this.userObjects ??= new Map()).set(obj, undefined);
+    return this.made(obj);
+  }
+
+  /**
+   * BUILD: apply `state` to `obj` as Python does for objects that have a `__dict__` or a
+   * `__setstate__`: through the hook's `setState`, the object's {@link pySetState}, or (for an
+   * object a hook made without `setState`, and a dict decoded as a plain object) by copying the
+   * state's str keys onto it. Everything else refuses state, as in Python: lists, tuples, sets,
+   * dicts decoded as Maps, bytes (a large `bytes` is a view on the caller's input), globals, and
+   * models that take no state (their Python types have no `__dict__`).
+   */
+  private build(target: unknown, state: unknown): void {
     this.settle();
+    const obj = this.resolve(target);
     if (typeof obj !== 'object' || obj === null) throw new Error('BUILD target is not an object');
-    const hook = hooked.get(obj);
-    if (hook?.setState) return hook.setState(obj, state);
+    const user = this.userObjects?.has(obj) === true;
+    const hook = user ? this.userObjects?.get(obj) : undefined;
+    if (hook?.setState) return hook.setState(obj, this.resolveForHook(state));
     const f = (obj as { [pySetState]?: (s: unknown) => void })[pySetState];
-    if (typeof f === 'function') return f.call(obj, state);
-    // Python lists, tuples and deques have no __dict__, so BUILD on them fails there too; copying
-    // `length` or a big index onto an array would turn a 22-byte pickle into a 2**31-slot array.
-    if (Array.isArray(obj)) throw new Error(`BUILD target (${obj instanceof Tuple ? 'tuple' : 'list'}) has no __dict__`);
-    let dict: unknown = state;
+    if (typeof f === 'function') {
+      // The decoder's models keep or read the state (a later walk fixes what they keep); a hook's object gets it resolved.
+      if (user) return f.call(obj, this.resolveForHook(state));
+      let st = this.resolve(state);
+      if (this.promoted !== undefined && Array.isArray(st) && st.length === 2) st = this.resolvePair(st);
+      return f.call(obj, st);
+    }
+    // Copying `length` or a big index onto an array would turn a 22-byte pickle into a 2**31-slot
+    // array; a Buffer may be a view on the caller's input, which loads never writes.
+    if (!(user || isPlainDict(obj)) || Array.isArray(obj) || ArrayBuffer.isView(obj) || obj instanceof Map || obj instanceof Set)
+      throw new Error(`BUILD target (${pyTypeName(obj)}) takes no state (it has no __dict__ or __setstate__)`);
+    let dict: unknown = user ? this.resolveForHook(state) : this.resolve(state);
     let slots: unknown;
-    if (Array.isArray(state) && state.length === 2) {
-      dict = state[0];
-      slots = state[1];
+    if (Array.isArray(dict) && dict.length === 2) {
+      slots = this.resolve(dict[1]);
+      dict = this.resolve(dict[0]);
     }
     for (const d of [dict, slots]) {
       if (d == null) continue;
-      if (d instanceof Map) for (const [k, v] of d) setKey(obj as Record<string, unknown>, String(k), v);
-      else if (isPlainDict(d)) for (const k of Object.keys(d)) setKey(obj as Record<string, unknown>, k, d[k]);
-      else throw new Error('BUILD state is not a dict');
+      if (d instanceof Map) {
+        chargeCopies(d.size);
+        for (const [k, v] of d) {
+          // Python's setattr() takes str names only; String() of a decoded tuple joins it recursively.
+          if (typeof k !== 'string') throw new TypeError('attribute name must be string');
+          setKey(obj as Record<string, unknown>, k, v);
+        }
+      } else if (isPlainDict(d)) {
+        const keys = Object.keys(d);
+        chargeCopies(keys.length);
+        for (const k of keys) setKey(obj as Record<string, unknown>, k, d[k]);
+      } else throw new Error('BUILD state is not a dict');
     }
+  }
+
+  /** A `(dict, slots)` state tuple with both items resolved, in place (as the walk at STOP would). */
+  private resolvePair(st: unknown[]): unknown[] {
+    st[0] = this.resolve(st[0]);
+    st[1] = this.resolve(st[1]);
+    return st;
   }
 
   private global(module: string, name: string): PyGlobal {
@@ -694,7 +900,7 @@ class Unpickler {
 
   load(): unknown {
     try {
-      return this.run();
+      return withCopyBudget(this.end, () => this.run());
     } catch (e) {
       const at = this.opStart;
       if (e instanceof UnpicklingError) throw e;
@@ -769,7 +975,7 @@ class Unpickler {
             const v = stack[stack.length - 1];
             // A dense memo just grows by one (bench/pickle dicts_10k); memoPut handles the rest.
             const n = this.denseLen;
-            if (this.memoCount === n && n < this.maxMemo && this.dictMemo === undefined) {
+            if (this.memoCount === n && n < this.maxMemo) {
               this.memoCount = n + 1;
               // Inside the current chunk: one store, no call (bench/pickle dicts_10k).
               if ((n & (MEMO_CHUNK - 1)) !== 0) {
@@ -866,15 +1072,18 @@ class Unpickler {
                 // list can be observed (bench/pickle ints_1m: half the time of push()).
                 let len = gl ?? target.length;
                 const need = len + n - m;
+                const before = target.length - len;
                 if (need > target.length) {
                   // Items per byte from this list's previous batch when there was one; the first
                   // batch may hold nested MARKs (records), so lastMark says little, and the
                   // estimate gets a smaller bound.
                   const at = this.appendsAt?.get(target);
-                  target.length =
+                  const cap =
                     at === undefined ? listCapacity(len, need, n - m, start - lastMark, end - pos, 4) : listCapacity(len, need, n - m, start - at, end - pos, 64);
+                  target.length = this.reserveList(need, cap, before, end - pos);
                 }
                 for (let i = m; i < n; i++) target[len++] = stack[i];
+                this.slack += target.length - len - before;
                 (this.growing ??= new Map()).set(target, len);
                 (this.appendsAt ??= new Map()).set(target, pos);
               }
@@ -890,8 +1099,10 @@ class Unpickler {
             if (Array.isArray(target) && !(target instanceof Tuple)) {
               const len = this.growing?.get(target);
               if (len !== undefined) {
-                if (len >= target.length) target.length = Math.max(len + 1, len * 2);
+                const before = target.length - len;
+                if (before === 0) target.length = this.reserveList(len + 1, Math.max(len + 1, len * 2), 0, end - pos);
                 target[len] = v;
+                this.slack += target.length - len - 1 - before;
                 this.growing?.set(target, len + 1);
               } else target.push(v);
             } else {
@@ -964,7 +1175,8 @@ class Unpickler {
             if (stack.length <= floor) throw new Error('unpickling stack underflow at STOP');
             this.settle();
             this.pos = pos;
-            return stack[stack.length - 1];
+            if (this.staleRisk) return this.fixPromoted(stack[stack.length - 1], false);
+            return this.resolve(stack[stack.length - 1]);
           case 0x31: // POP_MARK
             if (marks.length === 0) throw new Error('could not find MARK');
             truncate(stack, floor);
@@ -1022,10 +1234,13 @@ class Unpickler {
           case 0x8f: // EMPTY_SET
             stack.push(new Set());
             break;
-          case 0x32: // DUP
+          case 0x32: {
+            // DUP
             if (stack.length <= floor) throw new Error(UNDERFLOW);
-            stack.push(stack[stack.length - 1]);
+            const v = stack[stack.length - 1];
+            stack.push(isPlainDict(v) ? this.sharedDict(v) : v);
             break;
+          }
           case 0x80: {
             // PROTO
             if (pos >= end) throw new Truncated(TRUNC);
@@ -1174,12 +1389,9 @@ class Unpickler {
         break;
       }
       case OP.FLOAT: {
-        const s = this.lineString().trim();
-        let v: number;
-        if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) v = Number(s);
-        else if (/^[+-]?(inf|infinity)$/i.test(s)) v = s.startsWith('-') ? -Infinity : Infinity;
-        else if (/^[+-]?nan$/i.test(s)) v = NaN;
-        else throw new Error(`could not convert string to float: '${s.slice(0, 40)}'`);
+        const nl = this.readLine();
+        const v = parseFloatText(buf, this.pos, nl);
+        this.pos = nl + 1;
         stack.push(exact ? new PyFloat(v) : v);
         break;
       }
@@ -1302,12 +1514,12 @@ class Unpickler {
       }
       case OP.PERSID: {
         const pid = this.lineString();
-        stack.push(this.opts.persistentLoad ? this.opts.persistentLoad(pid) : new PyPersistentId(pid));
+        stack.push(this.persistent(pid));
         break;
       }
       case OP.BINPERSID: {
         const pid = pop();
-        stack.push(this.opts.persistentLoad ? this.opts.persistentLoad(pid) : new PyPersistentId(pid));
+        stack.push(this.persistent(pid));
         break;
       }
       default:
@@ -1343,5 +1555,16 @@ class Unpickler {
   }
 }
 
-const hooked = new WeakMap<object, PyClassHook>();
+/** Python's name for the type of a BUILD target that takes no state (for the error message). */
+function pyTypeName(o: object): string {
+  if (o instanceof ByteArray) return 'bytearray';
+  if (ArrayBuffer.isView(o)) return 'bytes';
+  if (Array.isArray(o)) return o instanceof Tuple ? 'tuple' : o.constructor === Array ? 'list' : o.constructor.name;
+  if (o instanceof FrozenSet) return 'frozenset';
+  if (o instanceof Set) return 'set';
+  if (o instanceof Map) return o.constructor === Map ? 'dict' : o.constructor.name;
+  if (isPlainDict(o)) return 'dict';
+  if (o instanceof PyGlobal) return `the global ${o.module}.${o.name}`;
+  return (o as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+}
 

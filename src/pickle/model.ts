@@ -281,9 +281,11 @@ export class PyObject implements Reducible {
   }
 }
 
-function bytesOf(v: unknown, what: string): Uint8Array {
+/** The `n` state bytes of a date/time model (a Python 2 pickle's latin-1 str converted, after its length is checked). */
+function bytesOf(v: unknown, what: string, n: number): Uint8Array {
   if (v instanceof Uint8Array) return v;
   if (typeof v === 'string') {
+    if (v.length !== n) throw new TypeError(`bad ${what} state`);
     // Python 2 pickles carry these states as str, decoded here as latin-1 code units.
     const b = new Uint8Array(v.length);
     for (let i = 0; i < v.length; i++) {
@@ -371,7 +373,7 @@ export class PyDate implements Reducible {
   ) {}
   /** Decode the 4-byte state CPython pickles a date with (latin-1 `str` in Python 2 pickles); `TypeError` when malformed. */
   static fromState(s: unknown): PyDate {
-    const b = bytesOf(s, 'date');
+    const b = bytesOf(s, 'date', 4);
     if (b.length !== 4) throw new TypeError('bad date state');
     return new PyDate((b[0] as number) * 256 + (b[1] as number), b[2] as number, b[3] as number);
   }
@@ -419,7 +421,7 @@ export class PyTime implements Reducible {
   ) {}
   /** Decode the 6-byte state CPython pickles a time with, plus its `tzinfo`; `TypeError` when malformed. */
   static fromState(s: unknown, tz: unknown): PyTime {
-    const b = bytesOf(s, 'time');
+    const b = bytesOf(s, 'time', 6);
     if (b.length !== 6) throw new TypeError('bad time state');
     const h = b[0] as number;
     const us = ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number);
@@ -468,7 +470,7 @@ export class PyDatetime implements Reducible {
   ) {}
   /** Decode the 10-byte state CPython pickles a datetime with, plus its `tzinfo`; `TypeError` when malformed. */
   static fromState(s: unknown, tz: unknown): PyDatetime {
-    const b = bytesOf(s, 'datetime');
+    const b = bytesOf(s, 'datetime', 10);
     if (b.length !== 10) throw new TypeError('bad datetime state');
     const m = b[2] as number;
     const us = ((b[7] as number) << 16) | ((b[8] as number) << 8) | (b[9] as number);
@@ -501,8 +503,14 @@ export class PyDatetime implements Reducible {
     if (this.tzinfo instanceof PyTimezone) d = new Date(d.getTime() - this.tzinfo.offsetMilliseconds);
     return d;
   }
-  /** Build a naive (UTC wall clock) or `timezone.utc`-aware datetime from a JS `Date`. */
+  /**
+   * Build a naive (UTC wall clock) or `timezone.utc`-aware datetime from a JS `Date`; `RangeError`
+   * for an invalid Date or one outside Python's years 1–9999.
+   */
   static fromDate(d: Date, aware = false): PyDatetime {
+    if (Number.isNaN(d.getTime())) throw new RangeError('invalid Date');
+    const y = d.getUTCFullYear();
+    if (y < 1 || y > 9999) throw new RangeError(`year ${y} is outside Python's datetime range (1 to 9999)`);
     return new PyDatetime(
       d.getUTCFullYear(),
       d.getUTCMonth() + 1,
@@ -728,9 +736,15 @@ export class PyUUID implements Reducible {
  * ```
  */
 export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> implements Reducible {
-  /** How the pickler writes this value: `collections.OrderedDict()`, then the entries as dict items, in order. */
+  /** The instance's `__dict__` as BUILD gave it (an OrderedDict with attributes), else `undefined`. */
+  state: unknown = undefined;
+  /** How the pickler writes this value: `collections.OrderedDict()`, then the entries as dict items, in order, then `state` (BUILD) when set. */
   [pyReduce](): Reduction {
-    return { module: 'collections', name: 'OrderedDict', args: [], dictItems: this };
+    return { module: 'collections', name: 'OrderedDict', args: [], dictItems: this, state: this.state };
+  }
+  /** Keeps BUILD's state (the attributes of the Python instance) in `state`. */
+  [pySetState](state: unknown): void {
+    this.state = state;
   }
 }
 

@@ -5,6 +5,7 @@
  * to what both NumPy 1.x and 2.x load (see the README's NumPy section).
  * @module
  */
+import { chargeCopies } from './budget.js';
 import { PyComplex, PyGlobal, Tuple, pyReduce, pySetState, type Reducible, type Reduction } from './model.js';
 
 /**
@@ -98,6 +99,16 @@ function items(x: unknown): unknown[] {
   throw new TypeError('expected a tuple');
 }
 
+/**
+ * The items of a tuple the caller copies (a shape, field names, an object array's data), charged
+ * to the copy budget of the running decode: a memoized one may be handed over any number of times.
+ */
+function copied(x: unknown): unknown[] {
+  const a = items(x);
+  chargeCopies(a.length);
+  return a;
+}
+
 function int(x: unknown, what: string): number {
   if (typeof x === 'number' && Number.isInteger(x)) return x;
   if (typeof x === 'bigint') return Number(x);
@@ -112,9 +123,12 @@ function str(x: unknown): string {
 }
 
 function entriesOf(x: unknown): Array<[unknown, unknown]> {
-  if (x instanceof Map) return [...(x as Map<unknown, unknown>)];
-  if (x !== null && typeof x === 'object' && !Array.isArray(x)) return Object.entries(x);
-  throw new TypeError('expected a dict');
+  let e: Array<[unknown, unknown]>;
+  if (x instanceof Map) e = [...(x as Map<unknown, unknown>)];
+  else if (x !== null && typeof x === 'object' && !Array.isArray(x)) e = Object.entries(x);
+  else throw new TypeError('expected a dict');
+  chargeCopies(e.length);
+  return e;
 }
 
 /**
@@ -249,9 +263,9 @@ export class DType implements Reducible {
       const base = sub[0];
       if (!(base instanceof DType)) throw new TypeError('bad subarray dtype');
       const shp = sub[1];
-      this.subarray = { base, shape: typeof shp === 'number' ? [shp] : items(shp).map((x) => int(x, 'subarray shape')) };
+      this.subarray = { base, shape: typeof shp === 'number' ? [shp] : copied(shp).map((x) => int(x, 'subarray shape')) };
     }
-    if (s[3] != null) this.names = items(s[3]).map(str);
+    if (s[3] != null) this.names = copied(s[3]).map(str);
     if (s[4] != null) {
       const f = new Map<string, DTypeField>();
       for (const [k, v] of entriesOf(s[4])) {
@@ -371,7 +385,10 @@ function tuple3(a: unknown, b: unknown, c: unknown): Tuple<unknown> {
 /** Bytes as a Uint8Array of the expected length (Python 2 pickles carry them as latin-1 str). */
 function rawBytes(x: unknown): Uint8Array {
   if (x instanceof Uint8Array) return x;
-  if (typeof x === 'string') return Buffer.from(x, 'latin1');
+  if (typeof x === 'string') {
+    chargeCopies(x.length);
+    return Buffer.from(x, 'latin1');
+  }
   throw new TypeError('array data must be bytes');
 }
 
@@ -386,6 +403,7 @@ function dataOf(dt: DType, bytes: Uint8Array, count: number): NDTypedArray | Uin
   // A plain Uint8Array (not the Buffer subclass loads gives bytes), like every other `data`.
   if (!C || C === Uint8Array) return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteOffset % C.BYTES_PER_ELEMENT === 0) return new C(bytes.buffer, bytes.byteOffset, count);
+  chargeCopies(expected);
   // Misaligned: one copy into fresh memory that is not zeroed first (allocUnsafeSlow: own
   // ArrayBuffer, offset 0), which saves a pass over the data (bench/numpy: 32 MiB).
   const own = Buffer.allocUnsafeSlow(expected);
@@ -678,7 +696,7 @@ export class NDArray<T extends NDData = NDData> implements Reducible {
     const shp = s[off];
     const dt = s[off + 1];
     if (!(dt instanceof DType)) throw new TypeError('ndarray state without a dtype');
-    const shape = typeof shp === 'number' ? [shp] : items(shp).map((x) => int(x, 'array shape'));
+    const shape = typeof shp === 'number' ? [shp] : copied(shp).map((x) => int(x, 'array shape'));
     const raw = s[off + 3];
     const count = product(shape);
     pending.delete(this);
@@ -687,7 +705,7 @@ export class NDArray<T extends NDData = NDData> implements Reducible {
     this.order = s[off + 2] === true || s[off + 2] === 1 ? 'F' : 'C';
     if (dt.kind === 'O') {
       if (!Array.isArray(raw)) throw new TypeError('object array state must be a list');
-      this.data = [...raw] as unknown[] as T;
+      this.data = [...copied(raw)] as unknown[] as T;
     } else this.data = dataOf(dt, rawBytes(raw), count) as T;
     this.check();
   }
@@ -706,9 +724,10 @@ function firstItems(a: NDArray, max: number): string {
   const shown = Math.min(n, max);
   const vals: string[] = [];
   const float = a.descr.kind === 'f';
+  const budget = showBudget();
   for (let i = 0; i < shown; i++) {
     const v = a.item(i);
-    vals.push(float && typeof v === 'number' ? floatRepr(v) : show(v));
+    vals.push(float && typeof v === 'number' ? floatRepr(v) : show(v, budget));
   }
   return vals.join(', ') + (n > shown ? ', …' : '');
 }
@@ -735,29 +754,64 @@ export function findArrays(v: unknown, max = 50): NDArray[] {
     const x = todo.pop();
     if (typeof x !== 'object' || x === null || seen.has(x)) continue;
     seen.add(x);
+    // Children pushed in reverse so that they pop in order (one at a time: spreading a big list
+    // into push() overflowed the stack).
+    const pushAll = (xs: readonly unknown[]): void => {
+      for (let i = xs.length - 1; i >= 0; i--) todo.push(xs[i]);
+    };
     if (x instanceof NDArray) {
       out.push(x);
-      if (Array.isArray(x.data)) todo.push(...[...x.data].reverse());
-    } else if (Array.isArray(x)) todo.push(...[...x].reverse());
+      if (Array.isArray(x.data)) pushAll(x.data);
+    } else if (Array.isArray(x)) pushAll(x);
     else if (x instanceof Map) for (const [k, y] of [...x].reverse()) todo.push(y, k);
-    else if (x instanceof Set) todo.push(...[...x].reverse());
-    else if (!ArrayBuffer.isView(x)) todo.push(...Object.values(x).reverse());
+    else if (x instanceof Set) pushAll([...x]);
+    else if (!ArrayBuffer.isView(x)) pushAll(Object.values(x));
   }
   return out;
 }
 
-function show(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : floatRepr(v);
-  if (typeof v === 'bigint') return String(v);
-  if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof PyComplex) return `(${v.real}${v.imag < 0 || Object.is(v.imag, -0) ? '-' : '+'}${Math.abs(v.imag)}j)`;
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'NaT' : v.toISOString();
-  if (v === null) return 'NaT';
-  if (v instanceof Uint8Array) return `b'${Buffer.from(v).toString('latin1')}'`;
-  if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
-  if (typeof v === 'object') return `(${Object.values(v as object).map(show).join(', ')})`;
-  return String(v);
+/** What one listing may still print (see show()). */
+interface ShowBudget {
+  values: number;
+  chars: number;
+}
+
+/** Values and characters one listing prints at most (an object array can hold any decoded value). */
+const showBudget = (): ShowBudget => ({ values: 1000, chars: 4000 });
+
+/**
+ * A short Python-like repr of an item. Bounded: past the budget, and for a container already
+ * printed (shared or cyclic), it prints `…`, so that an object array holding a tuple DAG (each
+ * level the previous one twice, two pickle bytes a level) cannot make the text exponential.
+ */
+function show(v: unknown, budget: ShowBudget = showBudget(), seen = new Set<object>()): string {
+  if (--budget.values < 0 || budget.chars < 0) return '…';
+  let out: string;
+  if (typeof v === 'number') out = Number.isInteger(v) ? String(v) : floatRepr(v);
+  else if (typeof v === 'bigint') out = String(v);
+  else if (typeof v === 'boolean') out = v ? 'True' : 'False';
+  else if (typeof v === 'string') out = JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v);
+  else if (v instanceof PyComplex) out = `(${v.real}${v.imag < 0 || Object.is(v.imag, -0) ? '-' : '+'}${Math.abs(v.imag)}j)`;
+  else if (v instanceof Date) out = Number.isNaN(v.getTime()) ? 'NaT' : v.toISOString();
+  else if (v === null) out = 'NaT';
+  else if (v instanceof Uint8Array) out = `b'${Buffer.from(v.buffer, v.byteOffset, Math.min(v.byteLength, 200)).toString('latin1')}${v.byteLength > 200 ? '…' : ''}'`;
+  else if (typeof v === 'object') {
+    if (seen.has(v)) return '…';
+    seen.add(v);
+    const parts: string[] = [];
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      if (budget.values <= 0 || budget.chars < 0) {
+        parts.push('…');
+        break;
+      }
+      parts.push(show(x, budget, seen));
+    }
+    // The items' characters are already counted.
+    budget.chars -= 2 * parts.length + 2;
+    return Array.isArray(v) ? `[${parts.join(', ')}]` : `(${parts.join(', ')})`;
+  } else out = String(v);
+  budget.chars -= out.length;
+  return out;
 }
 
 /**
@@ -994,7 +1048,7 @@ export function resolveNumpy(qualname: string, args: unknown[], kind: string, ex
   if (FROMBUFFER.has(qualname)) {
     const [buf, dt, shp, order] = args;
     if (!(dt instanceof DType) || !(buf instanceof Uint8Array)) return undefined;
-    const shape = typeof shp === 'number' ? [shp] : items(shp).map((x) => int(x, 'array shape'));
+    const shape = typeof shp === 'number' ? [shp] : copied(shp).map((x) => int(x, 'array shape'));
     const o: NDOrder = order === 'F' ? 'F' : 'C';
     return new NDArray(dt, shape, dataOf(dt, buf, product(shape)), o);
   }
@@ -1003,6 +1057,7 @@ export function resolveNumpy(qualname: string, args: unknown[], kind: string, ex
     if (!(dt instanceof DType) || args.length > 2) return undefined;
     if (dt.kind === 'O') return raw;
     const b = rawBytes(raw);
+    chargeCopies(b.byteLength);
     // Own the bytes: the scalar outlives the pickle's buffer.
     const s = new NDScalar(dt, Buffer.from(b));
     return exact ? s : scalarValue(s);

@@ -170,14 +170,20 @@ export function rawUnicodeEscapeDecode(b: Uint8Array, start: number, end: number
       codes.push(c);
       i++;
     } else {
+      // A run of backslashes: only the last one can start an escape (when the run is odd).
       const bs = i;
-      while (i < end && b[i] === 0x5c) {
-        codes.push(0x5c);
-        i++;
-      }
+      while (i < end && b[i] === 0x5c) i++;
       const n = b[i];
-      if (((i - bs) & 1) === 0 || i >= end || (n !== 0x75 && n !== 0x55)) continue;
-      codes.pop();
+      const escape = ((i - bs) & 1) === 1 && i < end && (n === 0x75 || n === 0x55);
+      // The run goes out in chunks, so a long one never reaches fromCharCode as one huge argument list.
+      for (let k = escape ? i - bs - 1 : i - bs; k > 0; k--) {
+        codes.push(0x5c);
+        if (codes.length > 4096) {
+          parts.push(String.fromCharCode(...codes));
+          codes.length = 0;
+        }
+      }
+      if (!escape) continue;
       const len = n === 0x75 ? 4 : 8;
       i++;
       if (i + len > end) throw new TextError('truncated \\uXXXX escape');
@@ -279,4 +285,60 @@ export function encodeLong(x: bigint): Buffer {
   u = 0n;
   hex = '';
   return out;
+}
+
+const latin1Text = (b: Uint8Array, s: number, e: number): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1', s, e);
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** Whether `b[p…]` starts with the ASCII word `w` (lowercase), in any case. */
+function wordAt(b: Uint8Array, p: number, end: number, w: string): boolean {
+  if (p + w.length > end) return false;
+  for (let k = 0; k < w.length; k++) if (((b[p + k] as number) | 0x20) !== w.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * The argument of a protocol-0 FLOAT line (`b[start…end)`, without the newline), read as CPython's
+ * unpickler reads it: `PyOS_string_to_double`, after which only the end of the line or a NUL may
+ * follow. So: an optional sign, then digits with an optional `.` and fraction (or `.` and digits)
+ * and an optional exponent, or `inf`, `infinity`, `nan` in any case; no spaces, no underscores, no
+ * hex. A finite number too large for a double raises, as CPython's OverflowError does. One pass
+ * over the bytes (the regex this replaces backtracked quadratically on a long run of digits).
+ * @throws TextError when the text is not such a float.
+ */
+export function parseFloatText(b: Uint8Array, start: number, end: number): number {
+  let p = start;
+  if (p < end && (b[p] === 0x2b || b[p] === 0x2d)) p++;
+  const body = p;
+  let digits = 0;
+  while (p < end && isDigit(b[p])) p++;
+  digits += p - body;
+  if (p < end && b[p] === 0x2e) {
+    const f = ++p;
+    while (p < end && isDigit(b[p])) p++;
+    digits += p - f;
+  }
+  let v = NaN;
+  if (digits > 0) {
+    if (p < end && ((b[p] as number) | 0x20) === 0x65) {
+      let q = p + 1;
+      if (q < end && (b[q] === 0x2b || b[q] === 0x2d)) q++;
+      const e = q;
+      while (q < end && isDigit(b[q])) q++;
+      // Without exponent digits the number ends before the `e` (and the check below refuses the line).
+      if (q > e) p = q;
+    }
+    v = Number(latin1Text(b, start, p));
+  } else if (wordAt(b, body, end, 'infinity')) {
+    p = body + 8;
+    v = b[start] === 0x2d ? -Infinity : Infinity;
+  } else if (wordAt(b, body, end, 'inf')) {
+    p = body + 3;
+    v = b[start] === 0x2d ? -Infinity : Infinity;
+  } else if (wordAt(b, body, end, 'nan')) p = body + 3;
+  else p = -1;
+  if (p < 0 || (p < end && b[p] !== 0)) throw new TextError(`could not convert string to float: '${latin1Text(b, start, Math.min(end, start + 40))}'`);
+  if (digits > 0 && !Number.isFinite(v)) throw new TextError('float out of range (CPython raises OverflowError)');
+  return v;
 }
