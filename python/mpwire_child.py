@@ -3,11 +3,14 @@
 A Node program started this interpreter with ``spawnPython()``; the fd named by the environment
 variable ``MPWIRE_FD`` is one end of a socketpair speaking the ``multiprocessing`` wire protocol.
 
-Raw use (no helper needed)::
+Raw use (no helper needed), on Python 3::
 
     import os
     from multiprocessing.connection import Connection
     conn = Connection(int(os.environ['MPWIRE_FD']))
+
+Python 2.7's ``multiprocessing.connection`` has no ``Connection`` class: use
+``from _multiprocessing import Connection`` there (this module picks the right one).
 
 Request/response use::
 

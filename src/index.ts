@@ -47,7 +47,9 @@ function withDefaultCodec<T extends { codec?: Codec }>(options: T | undefined): 
 }
 
 /**
- * Listen for connections (the {@link Listener} of `mpwire/wire`'s `listen`); `send`/`recv` use pickle unless `codec` is given.
+ * Listen for connections, like Python's `Listener(address, authkey=…)`, and resolve to the bound
+ * {@link Listener}. `send`/`recv` on the accepted connections use pickle unless `codec` is given
+ * (`bytesCodec` gives raw frames, as a `Connection` built directly on a stream has).
  * @example
  * ```ts
  * const listener = await listen(['127.0.0.1', 6000], { authkey: 'secret' });
@@ -60,8 +62,8 @@ export function listen(address?: Address | null, options?: wire.ListenOptions): 
 }
 
 /**
- * Connect to a Python `Listener` (`mpwire/wire`'s `connect`); `send`/`recv` use pickle unless
- * `codec` is given.
+ * Connect to a Python `Listener` (or an mpwire one), like Python's `Client(address, authkey=…)`.
+ * `send`/`recv` use pickle unless `codec` is given (`bytesCodec` gives raw frames).
  * @example
  * ```ts
  * const conn = await connect(['127.0.0.1', 6000], { authkey: 'secret' });

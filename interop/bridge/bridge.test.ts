@@ -1,13 +1,17 @@
 /**
  * The bridge against every interpreter found: round trips through the raw stdlib Connection and
  * through `mpwire_child`, exceptions both ways, keyword arguments, 1,000 pipelined calls,
- * authentication of the socketpair, a crash (exit code + stderr tail) and kill().
+ * authentication of the socketpair, its start under `{ signal, timeout }`, a crash (exit code +
+ * stderr tail) and kill().
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChildExitError, spawnPython } from '../../src/bridge/index.js';
-import { RemoteError } from '../../src/errors.js';
+import { AbortError, RemoteError, TimeoutError } from '../../src/errors.js';
+import { gone } from '../../test/bridge/helpers.js';
 import { Matrix, atLeast, interpreters, label } from '../harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -100,6 +104,34 @@ describe.each(found.map((py) => [label(py), py] as const))('bridge on %s', (name
     } finally {
       await child.kill('SIGKILL');
     }
+  });
+
+  it('signal and timeout bound the start: a child that never answers the challenge is killed on abort', async () => {
+    await matrix.record(name, 'start under { signal, timeout }', async () => {
+      // A generous timeout that the handshake beats: the child is ready, and stays usable afterwards.
+      const ac = new AbortController();
+      const child = await spawnPython([WORKER], { python: py.path, authkey: 'sekrit', timeout: 60_000, signal: ac.signal });
+      ac.abort();
+      expect(await child.call('add', 2, 3)).toBe(5);
+      expect(await child.close()).toEqual({ exitCode: 0, signal: null });
+      // A child that never reads the challenge: an abort mid-handshake rejects and reaps it.
+      const pidFile = join(mkdtempSync(join(tmpdir(), 'mpwire-start-')), 'pid');
+      const silent = ['-c', `import os, time; open(${JSON.stringify(pidFile)}, 'w').write(str(os.getpid())); time.sleep(60)`];
+      const stop = new AbortController();
+      const pending = spawnPython(silent, { python: py.path, authkey: 'sekrit', signal: stop.signal }).catch((x: unknown) => x);
+      // Its pid comes from the file: the call has not resolved, so there is no child handle.
+      let pid = 0;
+      for (const until = Date.now() + 10_000; pid === 0 && Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+        pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+      }
+      stop.abort();
+      expect(await pending).toBeInstanceOf(AbortError);
+      expect(pid).toBeGreaterThan(0);
+      expect(await gone(pid, 2000)).toBe(true);
+      const t = await spawnPython(silent, { python: py.path, authkey: 'sekrit', timeout: 300 }).catch((x: unknown) => x);
+      expect(t).toBeInstanceOf(TimeoutError);
+      rmSync(dirname(pidFile), { recursive: true, force: true });
+    });
   });
 
   it('authkey on the socketpair, then kill() while a call is pending', async () => {

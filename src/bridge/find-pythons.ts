@@ -3,10 +3,12 @@
  * and every test suite.
  * @module
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { WaitOptions } from '../wire/deadline.js';
+import { SharedRun } from './shared-run.js';
 
 /**
  * One interpreter found by {@link findPythons}.
@@ -29,13 +31,15 @@ export interface PythonInfo {
 }
 
 /**
- * Options of {@link findPythons}.
+ * Options of {@link findPythons}. `signal` and `timeout` bound this call's wait: on abort or expiry
+ * it rejects with `AbortError` or `TimeoutError`, and the interpreters still being probed are
+ * killed unless another caller is waiting for the same (shared, cached) discovery.
  * @example
  * ```ts
- * const pythons = await findPythons({ refresh: true, env: { ...process.env, MPWIRE_PYTHONS: '/opt/python3.13/bin/python3' } });
+ * const pythons = await findPythons({ refresh: true, timeout: 10_000, env: { ...process.env, MPWIRE_PYTHONS: '/opt/python3.13/bin/python3' } });
  * ```
  */
-export interface FindPythonsOptions {
+export interface FindPythonsOptions extends WaitOptions {
   /** Run the discovery again instead of returning the cached result. */
   refresh?: boolean;
   /** Environment to read `MPWIRE_PYTHONS`, `PYENV_ROOT`, `XDG_CACHE_HOME`, `PATH` from. */
@@ -45,13 +49,16 @@ export interface FindPythonsOptions {
 const PROBE =
   'import sys, platform; v = sys.version_info; sys.stdout.write("%d.%d.%d %s" % (v[0], v[1], v[2], platform.python_implementation()))';
 
-function probe(path: string): Promise<{ version: string; implementation: string } | undefined> {
+/** Run one interpreter to learn its version; `running` holds the probe while it runs (to kill it). */
+function probe(path: string, running: Set<ChildProcess>): Promise<{ version: string; implementation: string } | undefined> {
   return new Promise((resolve) => {
-    execFile(path, ['-c', PROBE], { timeout: 15_000, env: { ...process.env, PYENV_VERSION: '' } }, (err, stdout) => {
+    const child = execFile(path, ['-c', PROBE], { timeout: 15_000, env: { ...process.env, PYENV_VERSION: '' } }, (err, stdout) => {
+      running.delete(child);
       if (err) return resolve(undefined);
       const m = /^(\d+\.\d+\.\d+) (\S+)$/.exec(stdout.trim());
       resolve(m ? { version: m[1] as string, implementation: m[2] as string } : undefined);
     });
+    running.add(child);
   });
 }
 
@@ -101,28 +108,28 @@ function compareVersions(a: PythonInfo, b: PythonInfo): number {
   return a.path.localeCompare(b.path);
 }
 
-let cached: Promise<PythonInfo[]> | undefined;
+/** The discovery of `process.env`, shared and kept once it succeeded. */
+const shared = new SharedRun('findPythons', (signal) => discover(process.env, signal));
 
 /**
  * Every Python interpreter on the machine: `MPWIRE_PYTHONS` (a list of paths), pyenv's versions,
  * the interpreters provisioned under `${XDG_CACHE_HOME:-~/.cache}/mpwire/cpython/`, and
  * `python3`/`python2`/`python` on `PATH`. Each is run once to learn its exact version; duplicates
- * (same real file, or same version and implementation) are dropped. Sorted by version; cached.
+ * (same real file, or same version and implementation) are dropped. Sorted by version; cached
+ * (unless `env` is given). With `signal`/`timeout`, rejects with `AbortError`/`TimeoutError` when
+ * they fire first; an already-aborted signal starts no probe.
  * @example
  * ```ts
- * for (const py of await findPythons()) console.log(py.version, py.path);
+ * for (const py of await findPythons({ timeout: 30_000 })) console.log(py.version, py.path);
  * ```
  */
 export function findPythons(options: FindPythonsOptions = {}): Promise<PythonInfo[]> {
-  if (!cached || options.refresh || options.env) {
-    const run = discover(options.env ?? process.env);
-    if (!options.env) cached = run;
-    return run;
-  }
-  return cached;
+  const wait: WaitOptions = { signal: options.signal, timeout: options.timeout };
+  if (options.env) return new SharedRun('findPythons', (signal) => discover(options.env ?? process.env, signal)).get(wait);
+  return shared.get(wait, options.refresh === true);
 }
 
-async function discover(env: NodeJS.ProcessEnv): Promise<PythonInfo[]> {
+async function discover(env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<PythonInfo[]> {
   const seenReal = new Set<string>();
   const list: Array<{ path: string; source: PythonInfo['source'] }> = [];
   for (const c of candidates(env)) {
@@ -136,7 +143,17 @@ async function discover(env: NodeJS.ProcessEnv): Promise<PythonInfo[]> {
     seenReal.add(real);
     list.push(c);
   }
-  const probed = await Promise.all(list.map(async (c) => ({ c, info: await probe(c.path) })));
+  // One abort listener for all the probes (one per probe would trip Node's listener-leak warning).
+  const running = new Set<ChildProcess>();
+  const stop = (): void => {
+    for (const child of running) child.kill('SIGKILL');
+  };
+  signal.addEventListener('abort', stop, { once: true });
+  const probed = await Promise.all(list.map(async (c) => ({ c, info: await probe(c.path, running) }))).finally(() =>
+    signal.removeEventListener('abort', stop),
+  );
+  // Stopped: the killed probes look like broken interpreters; report nothing rather than a short list.
+  signal.throwIfAborted();
   const byVersion = new Map<string, PythonInfo>();
   for (const { c, info } of probed) {
     if (!info) continue;

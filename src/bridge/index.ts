@@ -4,6 +4,6 @@
  * @module
  */
 export { type FindPythonsOptions, type PythonInfo, findPythons } from './find-pythons.js';
-export { type PythonChild, type SpawnPythonOptions, childModuleDir, defaultPython, spawnPython } from './spawn-python.js';
+export { type PythonChild, type PythonChildCloseOptions, type SpawnPythonOptions, childModuleDir, defaultPython, spawnPython } from './spawn-python.js';
 export { type ChildExit, ChildExitError, isChildExitError } from './child-exit-error.js';
 export { type CallOptions, type Handler, type Handlers, type RpcPeerOptions, RpcPeer, errorInfo, remoteErrorFrom, serve } from './rpc.js';

@@ -13,15 +13,18 @@ import type { Connection } from '../wire/index.js';
 import { AbortError, MpwireError, ProtocolError, RemoteError, TimeoutError, UnpicklingError } from '../errors.js';
 
 /**
- * A handler answering calls from the other end; its return value (or promise) is the result.
+ * A handler answering calls from the other end; its return value (or promise) is the result. It
+ * receives the positional arguments the caller sent, then a plain object of the keyword arguments
+ * when there are any. Annotate its parameters with the types you expect: `never[]` accepts any
+ * parameter list, while an unannotated parameter is typed `never`, so using it is a type error
+ * instead of an unchecked `any`. Nothing checks the values at run time.
  * @example
  * ```ts
  * const log: Handler = (line: string) => console.log('[python]', line);
  * const child = await spawnPython(['worker.py'], { handlers: { log } });
  * ```
  */
-// biome-ignore lint/suspicious/noExplicitAny: lets users type a handler's parameters (unknown[] would reject them)
-export type Handler = (...args: any[]) => unknown;
+export type Handler = (...args: never[]) => unknown;
 
 /**
  * Handlers by name.
@@ -342,7 +345,9 @@ export class RpcPeer implements AsyncDisposable {
       const args = Array.isArray(rawArgs) ? rawArgs : [];
       const kwargs = rawKwargs instanceof Map ? Object.fromEntries(rawKwargs) : rawKwargs;
       const hasKwargs = kwargs !== null && typeof kwargs === 'object' && Object.keys(kwargs).length > 0;
-      const result = await handler(...args, ...(hasKwargs ? [kwargs] : []));
+      // The one place a handler is called: its parameter types are the user's claim about the peer.
+      const call = handler as (...values: unknown[]) => unknown;
+      const result = await call(...args, ...(hasKwargs ? [kwargs] : []));
       reply = ['ok', id, result ?? null];
     } catch (e) {
       reply = ['err', id, errorInfo(e)];

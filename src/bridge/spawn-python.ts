@@ -11,7 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { serverHandshake } from '../auth/handshake.js';
 import type { Codec } from '../codec.js';
-import { ConnectionClosedError, EOFError, MpwireError, ProtocolError } from '../errors.js';
+import { AbortError, ConnectionClosedError, EOFError, MpwireError, ProtocolError, TimeoutError } from '../errors.js';
 import { dumps, pickleCodec } from '../pickle/index.js';
 import { Connection, type WaitOptions } from '../wire/index.js';
 import { startTimer } from '../wire/deadline.js';
@@ -20,9 +20,18 @@ import { ChildExitError, type ChildExit } from './child-exit-error.js';
 import { type PythonInfo, findPythons } from './find-pythons.js';
 import { groupAlive, groupGone, signalGroup, track, untrack } from './reaper.js';
 import { type CallOptions, type Handlers, RpcPeer } from './rpc.js';
+import { SharedRun } from './shared-run.js';
 
 /**
  * Options of {@link spawnPython}.
+ *
+ * `signal` and `timeout` bound the start: `spawnPython` is *ready* when its promise resolves, that
+ * is once the interpreter is found (when `python` is not given), the child is running and, with
+ * `authkey`, the handshake has succeeded. If the signal aborts or `timeout` ms pass before then, a
+ * child already started is killed (its whole process group, SIGKILL) and reaped, and the call
+ * rejects with `AbortError` (`cause`: the signal's reason) or `TimeoutError`. `handshakeTimeout`
+ * still bounds the handshake on its own; whichever limit ends first decides. Neither applies once
+ * the child is ready: aborting the signal later does nothing, so use `close()` or `kill()`.
  * @example
  * ```ts
  * const child = await spawnPython(['worker.py', '--fast'], {
@@ -30,10 +39,11 @@ import { type CallOptions, type Handlers, RpcPeer } from './rpc.js';
  *   cwd: '/srv/app',
  *   env: { ...process.env, APP_MODE: 'batch' },
  *   stderr: 'inherit',
+ *   timeout: 30_000,
  * });
  * ```
  */
-export interface SpawnPythonOptions {
+export interface SpawnPythonOptions extends WaitOptions {
   /**
    * Interpreter path. Default: `MPWIRE_PYTHON`, else the newest CPython 3 found by
    * {@link findPythons}.
@@ -52,8 +62,9 @@ export interface SpawnPythonOptions {
    */
   authkey?: Uint8Array | string;
   /**
-   * Milliseconds the `authkey` handshake may take. On expiry the child is killed and
-   * `spawnPython` rejects with `TimeoutError`. Default 20000, as for `listen`/`connect`.
+   * Milliseconds the `authkey` handshake alone may take (counted from the child's start; `timeout`
+   * covers the whole call). On expiry the child is killed and `spawnPython` rejects with
+   * `TimeoutError`. Default 20000, as for `listen`/`connect`.
    */
   handshakeTimeout?: number;
   /** Handlers the Python side may call with `mpwire_child.call(name, ...)`. */
@@ -85,7 +96,10 @@ export interface SpawnPythonOptions {
  * ```
  */
 export interface PythonChild extends AsyncDisposable {
-  /** The Connection to the child (`Connection(int(os.environ['MPWIRE_FD']))` on its side). */
+  /**
+   * The Connection to the child. On its side: `multiprocessing.connection.Connection(int(os.environ['MPWIRE_FD']))`
+   * on Python 3, `_multiprocessing.Connection(...)` on Python 2.7, or the `mpwire_child` helper.
+   */
   readonly conn: Connection;
   /** The child's process id. */
   readonly pid: number;
@@ -107,14 +121,35 @@ export interface PythonChild extends AsyncDisposable {
    * child itself exited. Resolves with the child's exit.
    */
   kill(signal?: NodeJS.Signals): Promise<ChildExit>;
-  /** Close the connection (a `serve()` loop then returns) and wait for the exit; kill after `timeout` ms (default 5000). */
-  close(options?: { timeout?: number }): Promise<ChildExit>;
+  /**
+   * Close the connection (a `serve()` loop then returns) and wait for the exit; kill the child
+   * (as {@link kill} does) after `timeout` ms (default 5000), or as soon as `signal` aborts. Resolves
+   * with the exit either way: closing never leaves the child running.
+   */
+  close(options?: PythonChildCloseOptions): Promise<ChildExit>;
   /** Call a handler of `mpwire_child.serve({...})` in the child. */
   call<T = unknown>(name: string, ...args: unknown[]): Promise<T>;
   /** {@link call} with kwargs, timeout or signal. */
   callWith<T = unknown>(name: string, args?: readonly unknown[], options?: CallOptions): Promise<T>;
   /** Register handlers the child may call. */
   handle(handlers: Handlers): void;
+}
+
+/**
+ * Options of {@link PythonChild.close}: how long to wait for the child to exit by itself before
+ * killing it. Unlike other waits, neither option makes `close()` reject: both cut the wait short.
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * process.once('SIGINT', () => ac.abort()); // a second Ctrl-C stops waiting and kills the child
+ * await child.close({ timeout: 30_000, signal: ac.signal });
+ * ```
+ */
+export interface PythonChildCloseOptions {
+  /** Milliseconds to wait for the exit before killing the child. Default 5000; `Infinity`: wait for ever. */
+  timeout?: number;
+  /** Aborting it stops the wait and kills the child at once (already aborted: kill without waiting). */
+  signal?: AbortSignal;
 }
 
 const TAIL_LINES = 20;
@@ -135,20 +170,26 @@ export function childModuleDir(): string | undefined {
   return existsSync(`${dir}mpwire_child.py`) ? dir.replace(/\/$/, '') : undefined;
 }
 
-const versionCache = new Map<string, Promise<string>>();
+/** Version probes by interpreter path: shared while running, kept once they succeeded. */
+const versionProbes = new Map<string, SharedRun<string>>();
 
-function probeVersion(path: string): Promise<string> {
-  let p = versionCache.get(path);
-  if (!p) {
-    p = new Promise((resolve, reject) => {
-      execFile(path, ['-c', 'import sys; sys.stdout.write("%d.%d.%d" % sys.version_info[:3])'], { timeout: 15_000 }, (err, out) => {
-        if (err) reject(new MpwireError(`cannot run python ${path}: ${err.message}`, 'MPWIRE_NO_PYTHON', { cause: err }));
-        else resolve(out.trim());
-      });
-    });
-    versionCache.set(path, p);
+function probeVersion(path: string, signal?: AbortSignal): Promise<string> {
+  let run = versionProbes.get(path);
+  if (!run) {
+    run = new SharedRun(
+      'python version probe',
+      (stop) =>
+        new Promise<string>((resolve, reject) => {
+          const script = 'import sys; sys.stdout.write("%d.%d.%d" % sys.version_info[:3])';
+          execFile(path, ['-c', script], { timeout: 15_000, signal: stop, killSignal: 'SIGKILL' }, (err, out) => {
+            if (err) reject(new MpwireError(`cannot run python ${path}: ${err.message}`, 'MPWIRE_NO_PYTHON', { cause: err }));
+            else resolve(out.trim());
+          });
+        }),
+    );
+    versionProbes.set(path, run);
   }
-  return p;
+  return run.get({ signal });
 }
 
 function same(a: string, b: string): boolean {
@@ -160,20 +201,21 @@ function same(a: string, b: string): boolean {
 }
 
 /**
- * The interpreter `spawnPython` uses when none is given.
+ * The interpreter `spawnPython` uses when none is given. `signal`/`timeout` bound the discovery
+ * (see {@link findPythons}).
  * @example
  * ```ts
  * const py = await defaultPython(); // MPWIRE_PYTHON, else the newest CPython 3 found
  * console.log(`using ${py.path} (${py.version})`);
  * ```
  */
-export async function defaultPython(): Promise<PythonInfo> {
-  const all = await findPythons();
+export async function defaultPython(options: WaitOptions = {}): Promise<PythonInfo> {
+  const all = await findPythons(options);
   const env = process.env.MPWIRE_PYTHON;
   if (env) {
     const known = all.find((p) => same(p.path, env));
     if (known) return known;
-    const version = await probeVersion(env);
+    const version = await probeVersion(env, options.signal);
     const t = version.split('.').map(Number);
     return { path: env, version, versionTuple: [t[0] ?? 0, t[1] ?? 0, t[2] ?? 0], implementation: 'CPython', source: 'env' };
   }
@@ -183,11 +225,49 @@ export async function defaultPython(): Promise<PythonInfo> {
   return pick;
 }
 
-async function resolvePython(python: string | undefined): Promise<{ path: string; version: string }> {
-  if (python === undefined) return defaultPython();
-  const known = (await findPythons()).find((p) => same(p.path, python));
+async function resolvePython(python: string | undefined, signal: AbortSignal | undefined): Promise<{ path: string; version: string }> {
+  if (python === undefined) return defaultPython({ signal });
+  const known = (await findPythons({ signal })).find((p) => same(p.path, python));
   if (known) return known;
-  return { path: python, version: await probeVersion(python) };
+  return { path: python, version: await probeVersion(python, signal) };
+}
+
+/**
+ * `spawnPython`'s `signal` and `timeout` as one signal that aborts with the error to reject with
+ * (`AbortError` caused by the user's reason, or `TimeoutError`); `undefined` when neither is given.
+ * `dispose()` disarms both once the child is ready (or the call failed).
+ */
+function startDeadline(options: WaitOptions): { signal: AbortSignal | undefined; dispose(): void } {
+  const { signal, timeout } = options;
+  if (signal === undefined && timeout === undefined) return { signal: undefined, dispose: () => undefined };
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(new AbortError('spawnPython aborted', { cause: signal?.reason }));
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const cancelTimer =
+    timeout === undefined || controller.signal.aborted
+      ? () => undefined
+      : startTimer(timeout, () => controller.abort(new TimeoutError(`spawnPython timed out after ${timeout} ms`)));
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      cancelTimer();
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** A promise that rejects with `signal`'s reason when it aborts (never settles without a signal). */
+function whenAborted(signal: AbortSignal | undefined): { promise: Promise<never>; dispose(): void } {
+  if (signal === undefined) return { promise: new Promise<never>(() => undefined), dispose: () => undefined };
+  let onAbort = (): void => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => undefined);
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
 /** Highest pickle protocol a Python of this version reads, capped at 4 (the default). */
@@ -278,7 +358,26 @@ function waitSpawn(child: ChildProcess): Promise<void> {
  * ```
  */
 export async function spawnPython(argv: readonly string[], options: SpawnPythonOptions = {}): Promise<PythonChild> {
-  const python = await resolvePython(options.python);
+  const deadline = startDeadline(options);
+  try {
+    return await start(argv, options, deadline.signal);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+/** {@link spawnPython} until the child is ready; `setup` (when given) aborts with the error to reject with. */
+async function start(argv: readonly string[], options: SpawnPythonOptions, setup: AbortSignal | undefined): Promise<PythonChild> {
+  setup?.throwIfAborted();
+  let python: { path: string; version: string };
+  try {
+    python = await resolvePython(options.python, setup);
+  } catch (e) {
+    // The discovery's own AbortError names findPythons: reject with spawnPython's error instead.
+    setup?.throwIfAborted();
+    throw e;
+  }
+  setup?.throwIfAborted();
   const helperDir = childModuleDir();
   const baseEnv = { ...process.env, ...options.env };
   const env: NodeJS.ProcessEnv = {
@@ -352,8 +451,20 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
   };
   conn.setExplain(explain);
 
+  // Until `spawnPython` resolves the caller has no handle to kill the child with: any failure
+  // (an abort or timeout of `setup` included) kills and reaps it before rejecting.
+  const abandon = async (e: unknown): Promise<never> => {
+    conn.destroy();
+    signalGroup(pid, 'SIGKILL');
+    await exit;
+    throw e;
+  };
+  // An abort that came while the process was starting.
+  if (setup?.aborted) return abandon(setup.reason);
+
   if (options.authkey !== undefined) {
     const authkey = options.authkey;
+    const aborted = whenAborted(setup);
     try {
       // The deadline clears its timer either way and destroys the connection on any failure.
       // The same default as `listen`/`connect`: a child that never answers must not hang us forever.
@@ -361,15 +472,15 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
         Promise.race([
           serverHandshake(conn, authkey),
           exit.then((x) => Promise.reject(new ChildExitError({ ...x, pid, stderrTail: stderrTail() }))),
+          aborted.promise,
         ]),
       );
       conn.authDialect = result.dialect;
       conn.authDigest = result.digest;
     } catch (e) {
-      // Reap the child before rejecting: the caller gets no handle to kill it with.
-      signalGroup(pid, 'SIGKILL');
-      await exit;
-      throw e;
+      return abandon(e);
+    } finally {
+      aborted.dispose();
     }
   }
 
@@ -392,14 +503,23 @@ export async function spawnPython(argv: readonly string[], options: SpawnPythonO
     }
     return exit;
   };
-  const close = async (opts: { timeout?: number } = {}): Promise<ChildExit> => {
+  const close = async (opts: PythonChildCloseOptions = {}): Promise<ChildExit> => {
     conn.close();
     if (exited) return exited;
+    const signal = opts.signal;
+    if (signal?.aborted) return kill();
     // startTimer, as setTimeout fires a delay over 2^31-1 ms after 1 ms; Infinity arms nothing and waits for the exit.
     const ms = opts.timeout ?? 5000;
     let cancel: (() => void) | undefined;
-    const r = await Promise.race([exit, new Promise<undefined>((res) => (cancel = startTimer(ms, () => res(undefined))))]);
+    let onAbort: (() => void) | undefined;
+    const giveUp = new Promise<undefined>((res) => {
+      cancel = startTimer(ms, () => res(undefined));
+      onAbort = () => res(undefined);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    const r = await Promise.race([exit, giveUp]);
     cancel?.();
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
     return r ?? kill();
   };
 

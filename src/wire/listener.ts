@@ -16,7 +16,7 @@ import {
   clientHandshake,
   serverHandshake,
 } from '../auth/handshake.js';
-import { ConnectionClosedError, MpwireError, ProtocolError, TimeoutError } from '../errors.js';
+import { AbortError, ConnectionClosedError, MpwireError, ProtocolError, TimeoutError } from '../errors.js';
 import {
   type Address,
   type Family,
@@ -74,6 +74,12 @@ export interface ListenOptions extends ConnectionOptions, AuthOptions {
   family?: Family;
   /** Called for each connection whose handshake failed (the `for await` loop skips them). */
   onHandshakeError?: (err: MpwireError) => void;
+  /**
+   * Cancels the start (looking up the host name and binding): `listen` then rejects with
+   * `AbortError` (`cause`: the signal's reason) and leaves nothing bound, no socket file and no
+   * temporary directory. Aborting it after `listen` resolved does nothing; use `close()`.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -375,8 +381,11 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
  * const conn = await listener.accept();
  * ```
  */
-export async function listen(address?: Address | null, options: ListenOptions = {}): Promise<Listener> {
+export async function listen(address?: Address | null, listenOptions: ListenOptions = {}): Promise<Listener> {
+  // The signal governs the start only: the Listener (and each Connection) never sees it.
+  const { signal, ...options } = listenOptions;
   checkDigestOptions(options);
+  if (signal?.aborted) throw new AbortError('listen aborted', { cause: signal.reason });
   const family = options.family ?? (address ? addressType(address) : 'AF_UNIX');
   // `||`, as CPython's `address or arbitrary_address(family)`: '' is no address.
   const addr = address || arbitraryAddress(family);
@@ -387,32 +396,67 @@ export async function listen(address?: Address | null, options: ListenOptions = 
   const backlog = options.backlog ?? DEFAULT_BACKLOG;
   if (family === 'AF_INET' || family === 'AF_INET6') {
     if (!Array.isArray(addr)) throw new TypeError(`${family} address must be [host, port], got ${formatAddress(addr)}`);
-    await bind(server, addr, async () => ({ host: await resolveHost(addr[0] as string, family), port: addr[1], backlog, ipv6Only: family === 'AF_INET6' }));
+    await bind(server, addr, signal, async () => ({ host: await resolveHost(addr[0] as string, family), port: addr[1], backlog, ipv6Only: family === 'AF_INET6' }));
     const info = server.address() as net.AddressInfo;
     const bound: Address = family === 'AF_INET6' ? [info.address, info.port, 0, 0] : [info.address, info.port];
     return new Listener(server, bound, family, options);
   }
   if (typeof addr !== 'string') throw new TypeError(`AF_UNIX address must be a string, got ${formatAddress(addr)}`);
-  await bind(server, addr, async () => ({ path: addr, backlog }));
-  const cleanup = isAbstract(addr) ? {} : { path: addr, ...(address ? {} : { dir: dirname(addr) }) };
+  // The temporary directory of a generated path goes when the start is aborted.
+  const dir = address ? undefined : dirname(addr);
+  try {
+    await bind(server, addr, signal, async () => ({ path: addr, backlog }));
+  } catch (e) {
+    if (dir !== undefined && e instanceof AbortError) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const cleanup = isAbstract(addr) ? {} : { path: addr, ...(dir === undefined ? {} : { dir }) };
   return new Listener(server, addr, family, options, cleanup);
 }
 
 /**
  * `server.listen()` on what `target()` resolves to (a host name is looked up first); a failure of
- * either step rejects with {@link bindError}'s error, which names `address`.
+ * either step rejects with {@link bindError}'s error, which names `address`. When `signal` aborts
+ * first it rejects with `AbortError` instead, and the server is closed (a late lookup result is
+ * ignored; a socket already bound is released, its Unix socket file removed).
  */
-async function bind(server: net.Server, address: Address, target: () => Promise<net.ListenOptions>): Promise<void> {
+async function bind(server: net.Server, address: Address, signal: AbortSignal | undefined, target: () => Promise<net.ListenOptions>): Promise<void> {
   try {
-    const options = await target();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await waitFor<void>(
+      { signal },
+      (resolve, reject) => {
+        let stopped = false;
+        /** Close the server; a Unix socket file we bound goes too (libuv usually removes it already). */
+        const release = (): void => {
+          const bound = server.listening;
+          server.close();
+          if (!bound || typeof address !== 'string' || isAbstract(address)) return;
+          try {
+            unlinkSync(address);
+          } catch {
+            // already gone
+          }
+        };
+        target().then((options) => {
+          if (stopped) return;
+          server.once('error', reject);
+          // Node may still look the host up (asynchronously) inside listen(): an abort can land
+          // before the socket is bound, so the callback releases what it bound after one.
+          server.listen(options, () => {
+            server.off('error', reject);
+            if (stopped) release();
+            else resolve();
+          });
+        }, reject);
+        return () => {
+          stopped = true;
+          release();
+        };
+      },
+      'listen',
+    );
   } catch (e) {
+    if (e instanceof AbortError) throw e;
     throw bindError(address, e);
   }
 }
