@@ -7,60 +7,72 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DigestName } from '../src/auth/handshake.js';
+import { type DigestName, clientHandshake } from '../src/auth/handshake.js';
 import { EOFError, MpwireError } from '../src/errors.js';
-import { type Connection, type ListenOptions, connect, listen } from '../src/wire/index.js';
+import { Connection, type ListenOptions, connect, listen } from '../src/wire/index.js';
 
 const freshPath = (): string => join(mkdtempSync(join(tmpdir(), 'mpwire-listener-test-')), 'sock');
 
 /**
- * Open a raw socket (no mpwire code on its side) and report what the listener did with it:
- * `'challenge'` when the handshake started (a byte arrived), `'closed'` when it was closed first.
+ * Open a raw socket (no mpwire code on its side) and report what the listener did with it within
+ * `ms`: `'challenge'` when the handshake started (a byte arrived), `'closed'` when it was closed
+ * first, `'waiting'` when neither happened (the listener holds it unserved).
  */
-async function rawClient(port: number): Promise<{ socket: net.Socket; outcome: 'challenge' | 'closed' }> {
+async function rawClient(port: number, ms = 300): Promise<{ socket: net.Socket; outcome: 'challenge' | 'closed' | 'waiting' }> {
   const socket = net.connect(port, '127.0.0.1');
-  const outcome = await new Promise<'challenge' | 'closed'>((resolve, reject) => {
-    socket.once('data', () => resolve('challenge'));
-    socket.once('close', () => resolve('closed'));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const outcome = await new Promise<'challenge' | 'closed' | 'waiting'>((resolve, reject) => {
+    const timer = setTimeout(() => resolve('waiting'), ms);
+    socket.once('data', () => (clearTimeout(timer), resolve('challenge')));
+    socket.once('close', () => (clearTimeout(timer), resolve('closed')));
     socket.once('error', reject);
   });
   return { socket, outcome };
 }
 
+/** Resolves when the first byte arrives on `socket` (a parked client's challenge). */
+const firstByte = (socket: net.Socket): Promise<void> => new Promise((resolve) => socket.once('data', () => resolve()));
+
 describe('backlog bounds the connections accept() has not taken', () => {
-  it('a flood of clients that never authenticate: `backlog` get a challenge, the rest are closed before any handshake work', async () => {
-    await using listener = await listen(['127.0.0.1', 0], { authkey: 'k', backlog: 4 });
+  it('a flood of clients that never authenticate: `backlog` get a challenge, 3 × `backlog` wait unserved, the rest are closed', async () => {
+    await using listener = await listen(['127.0.0.1', 0], { authkey: 'k', backlog: 2 });
     const port = (listener.address as [string, number])[1];
     const clients: net.Socket[] = [];
     const outcomes: string[] = [];
-    // One after another, so that the kernel's own backlog of 4 never drops a SYN.
-    for (let i = 0; i < 12; i++) {
+    // One after another, so that the kernel's own backlog never drops a SYN.
+    for (let i = 0; i < 10; i++) {
       const { socket, outcome } = await rawClient(port);
       clients.push(socket);
       outcomes.push(outcome);
     }
-    expect(outcomes).toEqual([...Array(4).fill('challenge'), ...Array(8).fill('closed')]);
+    expect(outcomes).toEqual([...Array(2).fill('challenge'), ...Array(6).fill('waiting'), ...Array(2).fill('closed')]);
 
-    // The four in their handshake give up: their failures wait in the queue, still within the
-    // bound, until accept() reports them; then a new client is served again.
+    // The two in their handshake give up: their failures wait in the queue, still within the
+    // bound, until accept() reports them; then the first waiting clients get their challenges,
+    // in order of arrival.
+    const next = [firstByte(clients[2] as net.Socket), firstByte(clients[3] as net.Socket)];
+    (clients[0] as net.Socket).destroy();
+    (clients[1] as net.Socket).destroy();
+    for (let i = 0; i < 2; i++) await expect(listener.accept({ timeout: 5000 })).rejects.toBeInstanceOf(MpwireError);
+    await Promise.all(next);
     for (const c of clients) c.destroy();
-    for (let i = 0; i < 4; i++) await expect(listener.accept({ timeout: 5000 })).rejects.toBeInstanceOf(MpwireError);
-    const again = await rawClient(port);
-    expect(again.outcome).toBe('challenge');
-    again.socket.destroy();
   });
 
-  it('authenticated connections nobody accepts: the next client is refused until accept() takes one', async () => {
+  it('authenticated connections nobody accepts: the next clients wait for accept(), and are served in order', async () => {
     await using listener = await listen(['127.0.0.1', 0], { authkey: 'k', backlog: 2 });
     const a = await connect(listener.address, { authkey: 'k' });
     const b = await connect(listener.address, { authkey: 'k' });
-    // Closed by the listener before its challenge: the client sees the end of the stream.
-    await expect(connect(listener.address, { authkey: 'k', timeout: 5000 })).rejects.toBeInstanceOf(EOFError);
-
+    let cDone = false;
+    const cPending = connect(listener.address, { authkey: 'k', timeout: 5000 }).then((c) => ((cDone = true), c));
+    await new Promise((r) => setTimeout(r, 200));
+    // No challenge yet: the third client waits while two connections wait for accept().
+    expect(cDone).toBe(false);
     const first = await listener.accept({ timeout: 5000 });
-    const c = await connect(listener.address, { authkey: 'k', timeout: 5000 });
+    const c = await cPending;
     const rest = [await listener.accept({ timeout: 5000 }), await listener.accept({ timeout: 5000 })];
-    // Served in order of arrival, each one a live connection.
     const served: Connection[] = [first, ...rest];
     const clients = [a, b, c];
     for (const [i, client] of clients.entries()) await client.sendBytes(Buffer.from(`client ${i}`));
@@ -68,15 +80,44 @@ describe('backlog bounds the connections accept() has not taken', () => {
     for (const x of [...clients, ...served]) x.close();
   });
 
-  it('without an authkey the bound holds too: a connection over it is closed at once', async () => {
+  it('without an authkey the bound holds too: over it connections wait, past 3 × it they are closed at once', async () => {
     await using listener = await listen(['127.0.0.1', 0], { backlog: 1 });
-    const a = await connect(listener.address);
-    const b = await connect(listener.address);
-    await expect(b.recvBytes()).rejects.toBeInstanceOf(EOFError);
-    const served = await listener.accept({ timeout: 5000 });
-    await a.sendBytes(Buffer.from('a'));
-    expect((await served.recvBytes()).toString()).toBe('a');
-    for (const x of [a, b, served]) x.close();
+    const clients: Connection[] = [];
+    for (let i = 0; i < 5; i++) clients.push(await connect(listener.address));
+    // The fifth: nothing is queued for it, the listener closed it.
+    await expect((clients[4] as Connection).recvBytes()).rejects.toBeInstanceOf(EOFError);
+    const served: Connection[] = [];
+    for (let i = 0; i < 4; i++) served.push(await listener.accept({ timeout: 5000 }));
+    for (const [i, client] of clients.slice(0, 4).entries()) await client.sendBytes(Buffer.from(`c${i}`));
+    expect(await Promise.all(served.map(async (s) => (await s.recvBytes()).toString()))).toEqual(['c0', 'c1', 'c2', 'c3']);
+    for (const x of [...clients, ...served]) x.close();
+  });
+
+  it('a burst of clients whose handshakes overlap, with an application accepting: every one is served', async () => {
+    await using listener = await listen(['127.0.0.1', 0], { authkey: 'k', backlog: 4 });
+    const port = (listener.address as [string, number])[1];
+    const accepted: Connection[] = [];
+    const acceptor = (async () => {
+      for (let i = 0; i < 16; i++) accepted.push(await listener.accept({ timeout: 10_000 }));
+    })();
+    // 16 sockets connected one after another (so the kernel's own queue never drops one), then 16
+    // handshakes at once, as Python's Client() does from many threads: more handshakes than
+    // `backlog` overlap. Before, the connections over the bound were closed unserved.
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < 16; i++) {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      sockets.push(socket);
+    }
+    const clients = sockets.map((socket) => new Connection(socket));
+    const results = await Promise.allSettled(clients.map((c) => clientHandshake(c, 'k', 'legacy-md5')));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    await acceptor;
+    expect(accepted).toHaveLength(16);
+    for (const x of [...clients, ...accepted]) x.close();
   });
 });
 

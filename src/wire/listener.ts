@@ -63,11 +63,13 @@ export interface ListenOptions extends ConnectionOptions, AuthOptions {
   /**
    * Pending-connection queue length of the listening socket, and the bound of the listener's own
    * queue: connections not yet taken by `accept()` (authenticated ones, failed handshakes waiting
-   * to be reported, and those still in their handshake) never number more than `backlog`. A
-   * connection that arrives while that many wait is closed at once, before any handshake work, so
-   * a listener nobody accepts from (or a flood of clients that never authenticate) cannot grow
-   * memory; once `accept()` takes some, new connections are served again. Default 128; the
-   * listener's queue holds at least one.
+   * to be reported, and those still in their handshake) never number more than `backlog`. Node
+   * takes every connection off the kernel's queue at once, so the listener keeps the kernel's
+   * part itself: up to 3 × `backlog` more connections wait unserved (paused: no challenge, no
+   * buffers) and start their handshake in arrival order as `accept()` takes connections or
+   * handshakes end, as a burst of clients would wait in a kernel's listen queue. Only a connection
+   * that arrives while all of those wait is closed at once, so a listener nobody accepts from, or a
+   * flood of clients that never authenticate, cannot grow memory. Default 128; at least 1.
    */
   backlog?: number;
   /** Address family; default from the address shape (`AF_INET` for a tuple). */
@@ -107,6 +109,11 @@ export interface ConnectOptions extends ConnectionOptions, AuthOptions, WaitOpti
  * @internal
  */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
+
+/** Error listener of a parked socket (see `Listener`): the connection is dropped when its turn comes. */
+function ignoreError(): void {
+  // Nothing to do: #unpark skips a socket that has been destroyed.
+}
 
 /** `backlog` when not given (Python's `Listener` uses 1; Node's own default is 511). */
 const DEFAULT_BACKLOG = 128;
@@ -198,6 +205,8 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
   readonly #handshaking = new Set<Connection>();
   /** Most connections that may wait for `accept()`, those in their handshake included (`backlog`). */
   readonly #bound: number;
+  /** Connections beyond the bound, paused in arrival order until there is room (at most 3 × the bound). */
+  readonly #parked: net.Socket[] = [];
   #closed = false;
   readonly #cleanupPath: string | undefined;
   readonly #cleanupDir: string | undefined;
@@ -232,12 +241,38 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
   }
 
   #onSocket(socket: net.Socket): void {
-    // A full queue refuses the connection before any work (no Connection, no challenge), so that
-    // neither an application that stops accepting nor a flood of silent clients grows memory.
-    if (this.#closed || this.#waiting >= this.#bound) {
+    if (this.#closed) {
       socket.destroy();
       return;
     }
+    if (this.#waiting < this.#bound && this.#parked.length === 0) {
+      this.#serve(socket);
+      return;
+    }
+    // Full: wait unserved, as in a kernel's listen queue (a burst of clients whose handshakes
+    // overlap must be delayed, not refused); past 3 × the bound, refuse before any work.
+    if (this.#parked.length >= 3 * this.#bound) {
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    // A paused socket reads nothing, but an error on it (a write never happens) must not go unhandled.
+    socket.on('error', ignoreError);
+    this.#parked.push(socket);
+  }
+
+  /** Start the handshakes of parked connections while there is room. */
+  #unpark(): void {
+    while (!this.#closed && this.#parked.length > 0 && this.#waiting < this.#bound) {
+      const socket = this.#parked.shift() as net.Socket;
+      socket.off('error', ignoreError);
+      if (socket.destroyed) continue;
+      this.#serve(socket);
+      socket.resume();
+    }
+  }
+
+  #serve(socket: net.Socket): void {
     const tcp = this.family === 'AF_INET' || this.family === 'AF_INET6';
     if (tcp) socket.setNoDelay(true);
     const peer = tcp ? [socket.remoteAddress ?? '', socket.remotePort ?? 0] : '';
@@ -256,6 +291,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
         conn.authDialect = result.dialect;
         conn.authDigest = result.digest;
         this.#deliver({ conn });
+        this.#unpark();
       },
       (e: unknown) => {
         this.#handshaking.delete(conn);
@@ -263,6 +299,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
         const error = e instanceof MpwireError ? e : new ProtocolError(String(e), 'handshake', { cause: e });
         this.#options.onHandshakeError?.(error);
         this.#deliver({ error });
+        this.#unpark();
       },
     );
   }
@@ -305,6 +342,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
   async accept(options?: WaitOptions): Promise<Connection> {
     if (this.#closed) throw new ConnectionClosedError('listener is closed');
     const queued = this.#queue.shift();
+    if (queued !== undefined) this.#unpark();
     const item =
       queued ??
       (await waitFor<Accepted>(
@@ -349,6 +387,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     for (const w of this.#waiters.splice(0)) w.resolve({ error: new ConnectionClosedError('listener is closed') });
     for (const item of this.#queue.splice(0)) if ('conn' in item) item.conn.close();
     for (const c of this.#handshaking) c.destroy();
+    for (const socket of this.#parked.splice(0)) socket.destroy();
     for (const r of this.#readyWaiters.splice(0)) r();
     if (this.#cleanupPath) {
       try {
