@@ -68,8 +68,10 @@ export type ManagerFactory = (...args: never[]) => unknown;
  * The long form of a registry entry, like `BaseManager.register(typeid, callable, exposed=…, method_to_typeid=…)`.
  * @example
  * ```ts
+ * // `child()` returns a proxy of typeid 'Calc', so 'Calc' is registered too (callable null: the
+ * // server only serves it, as in BaseManager.register('Calc', None, ...)).
  * const calc: ManagerTypeOptions = { callable: (n: number) => new Calc(n), exposed: ['add', 'child'], methodToTypeid: { child: 'Calc' } };
- * await serveManager({ authkey: 'abc', registry: { get_calc: calc } });
+ * await serveManager({ authkey: 'abc', registry: { get_calc: calc, Calc: { callable: null, exposed: ['add', 'child'], methodToTypeid: { child: 'Calc' } } } });
  * ```
  */
 export interface ManagerTypeOptions {

@@ -18,7 +18,7 @@ import { COPY_THRESHOLD, FrameDecoder, encodeFrame } from './frame.js';
  * ```
  */
 export interface ConnectionOptions {
-  /** Codec of `send`/`recv`. Default: the package default (pickle from `mpwire`, bytes in `mpwire/wire`). */
+  /** Codec of `send`/`recv`. Default: pickle for `listen`/`connect` of `mpwire`; raw bytes (`bytesCodec`) for a `Connection` built directly on a stream. */
   codec?: Codec;
   /**
    * Largest frame accepted, checked from the header before any payload byte is buffered.
