@@ -6,7 +6,7 @@
  */
 import { AbortError, ConnectionClosedError, TimeoutError } from '../errors.js';
 import type { Connection } from '../wire/index.js';
-import { type WaitOptions, waitFor } from '../wire/deadline.js';
+import { type WaitOptions, waitInLine } from '../wire/deadline.js';
 import type { ManagerCodec, ProxyHook } from './codec.js';
 import { type Reply, parseReply } from './protocol.js';
 
@@ -43,24 +43,6 @@ export function checkNotCancelled(options: WaitOptions | undefined, what: string
 export function remainingOptions(options: WaitOptions | undefined, started: number): WaitOptions | undefined {
   if (options?.timeout === undefined) return options;
   return { ...options, timeout: options.timeout - (Date.now() - started) };
-}
-
-/**
- * Join `line` (wake-up functions, first first) and wait until called, under `options`; a wait that
- * ends early (abort, timeout) takes its place out of the line, so it is never woken afterwards.
- */
-function waitInLine<T>(line: Array<(value: T) => void>, options: WaitOptions | undefined, what: string): Promise<T> {
-  return waitFor<T>(
-    options,
-    (resolve) => {
-      line.push(resolve);
-      return () => {
-        const i = line.indexOf(resolve);
-        if (i >= 0) line.splice(i, 1);
-      };
-    },
-    what,
-  );
 }
 
 /**

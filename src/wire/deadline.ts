@@ -93,3 +93,26 @@ export function waitFor<T>(
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Join `line` (wake-up functions, first first) and wait until called, under `options`; a wait that
+ * ends early (abort, timeout) takes its place out of the line, so it is never woken afterwards.
+ * @example
+ * ```ts
+ * const line: Array<(conn: Connection) => void> = [];
+ * const conn = await waitInLine(line, { timeout: 5_000 }, 'accept'); // woken by line.shift()?.(conn)
+ * ```
+ */
+export function waitInLine<T>(line: Array<(value: T) => void>, options: WaitOptions | undefined, what: string): Promise<T> {
+  return waitFor<T>(
+    options,
+    (resolve) => {
+      line.push(resolve);
+      return () => {
+        const i = line.indexOf(resolve);
+        if (i >= 0) line.splice(i, 1);
+      };
+    },
+    what,
+  );
+}

@@ -28,7 +28,7 @@ import {
   isAbstract,
 } from './addresses.js';
 import { Connection, type ConnectionOptions } from './connection.js';
-import { type WaitOptions, startTimer, waitFor } from './deadline.js';
+import { type WaitOptions, startTimer, waitFor, waitInLine } from './deadline.js';
 
 /**
  * Authentication options shared by both roles.
@@ -200,7 +200,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
   readonly #server: net.Server;
   readonly #options: ListenOptions;
   readonly #queue: Accepted[] = [];
-  readonly #waiters: Array<{ resolve(a: Accepted): void }> = [];
+  readonly #waiters: Array<(a: Accepted) => void> = [];
   readonly #readyWaiters: Array<() => void> = [];
   readonly #handshaking = new Set<Connection>();
   /** Most connections that may wait for `accept()`, those in their handshake included (`backlog`). */
@@ -311,7 +311,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     }
     if ('conn' in item) this.lastAccepted = item.conn.peer;
     const w = this.#waiters.shift();
-    if (w) w.resolve(item);
+    if (w) w(item);
     else this.#queue.push(item);
     for (const r of this.#readyWaiters.splice(0)) r();
   }
@@ -345,18 +345,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     if (queued !== undefined) this.#unpark();
     const item =
       queued ??
-      (await waitFor<Accepted>(
-        options,
-        (resolve) => {
-          const w = { resolve };
-          this.#waiters.push(w);
-          return () => {
-            const i = this.#waiters.indexOf(w);
-            if (i >= 0) this.#waiters.splice(i, 1);
-          };
-        },
-        'accept',
-      ));
+      (await waitInLine(this.#waiters, options, 'accept'));
     if ('error' in item) throw item.error;
     return item.conn;
   }
@@ -384,7 +373,7 @@ export class Listener implements AsyncIterable<Connection>, AsyncDisposable {
     // Like Python's Listener.close(): stop listening without waiting for accepted connections,
     // which live on independently (net.Server's close callback would wait for all of them).
     this.#server.close();
-    for (const w of this.#waiters.splice(0)) w.resolve({ error: new ConnectionClosedError('listener is closed') });
+    for (const w of this.#waiters.splice(0)) w({ error: new ConnectionClosedError('listener is closed') });
     for (const item of this.#queue.splice(0)) if ('conn' in item) item.conn.close();
     for (const c of this.#handshaking) c.destroy();
     for (const socket of this.#parked.splice(0)) socket.destroy();
